@@ -1,0 +1,1 @@
+"""One file per Google Cloud concern; TaskWorker wires them together."""

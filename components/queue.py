@@ -1,0 +1,102 @@
+"""A Cloud Tasks queue that pushes to the service, signed as the invoker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.naming import slug
+from settings import QueueSettings
+
+ENQUEUER = "roles/cloudtasks.enqueuer"
+
+
+@dataclass(frozen=True)
+class TaskQueueArgs:
+    project: str
+    location: str
+    queue: QueueSettings
+    deletion_protection: bool
+    # The service's base URL ("https://…run.app"): host of every task, and the audience.
+    service_uri: pulumi.Input[str]
+    invoker_email: pulumi.Input[str]
+    cloud_tasks_api: pulumi.Resource
+    enqueuers: Sequence[str] = ()
+
+
+class TaskQueue(pulumi.ComponentResource):
+    """One queue; producers need only its path: host, path and token come from the queue."""
+
+    queue: gcp.cloudtasks.Queue
+    queue_path: pulumi.Output[str]
+    target_path: str
+
+    def __init__(self, name: str, args: TaskQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("task-worker:gcp:TaskQueue", name, None, opts)
+        q = args.queue
+        host = pulumi.Output.from_input(args.service_uri).apply(_host)
+        # No explicit name: Pulumi auto-names the queue, because a deleted queue's
+        # name stays blocked for days and a replacement under it would fail.
+        self.queue = gcp.cloudtasks.Queue(
+            name,
+            gcp.cloudtasks.QueueArgs(
+                project=args.project,
+                location=args.location,
+                rate_limits=gcp.cloudtasks.QueueRateLimitsArgs(
+                    max_dispatches_per_second=q.max_dispatches_per_second,
+                    max_concurrent_dispatches=q.max_concurrent_dispatches,
+                    # max_burst_size is output-only: Cloud Tasks derives it.
+                ),
+                retry_config=gcp.cloudtasks.QueueRetryConfigArgs(
+                    max_attempts=q.max_attempts,
+                    min_backoff=q.min_backoff,
+                    max_backoff=q.max_backoff,
+                    max_doublings=q.max_doublings,
+                    max_retry_duration=q.max_retry_duration,
+                ),
+                stackdriver_logging_config=gcp.cloudtasks.QueueStackdriverLoggingConfigArgs(
+                    sampling_ratio=q.logging_sampling_ratio,
+                ),
+                desired_state="PAUSED" if q.paused else "RUNNING",
+                deletion_policy="PREVENT" if args.deletion_protection else "DELETE",
+                http_target=gcp.cloudtasks.QueueHttpTargetArgs(
+                    http_method="POST",
+                    uri_override=gcp.cloudtasks.QueueHttpTargetUriOverrideArgs(
+                        scheme="HTTPS",
+                        host=host,
+                        path_override=gcp.cloudtasks.QueueHttpTargetUriOverridePathOverrideArgs(path=q.path),
+                    ),
+                    # Audience set explicitly to the base URL: a defaulted one carries
+                    # the path and query, which Cloud Run answers with 401.
+                    oidc_token=gcp.cloudtasks.QueueHttpTargetOidcTokenArgs(
+                        service_account_email=args.invoker_email,
+                        audience=args.service_uri,
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api]),
+        )
+        for member in args.enqueuers:
+            gcp.cloudtasks.QueueIamMember(
+                f"{name}-enqueuer-{slug(member)}",
+                gcp.cloudtasks.QueueIamMemberArgs(
+                    project=args.project,
+                    location=args.location,
+                    name=self.queue.name,
+                    role=ENQUEUER,
+                    member=member,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.queue_path = pulumi.Output.concat(
+            "projects/", args.project, "/locations/", args.location, "/queues/", self.queue.name
+        )
+        self.target_path = q.path
+        self.register_outputs({"path": self.queue_path, "target_path": self.target_path})
+
+
+def _host(uri: str) -> str:
+    return uri.removeprefix("https://").rstrip("/")
