@@ -21,6 +21,7 @@ from typing import Any
 
 import pulumi
 import yaml
+from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
@@ -101,6 +102,8 @@ class Run:
     invokes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
+    # What the program raised (pulumi.RunError for a bad config), or None.
+    error: BaseException | None = None
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -162,12 +165,15 @@ def _plain(value: Any) -> Any:
 
 
 def _show_secrets(value: Any) -> Any:
-    if rpc.is_rpc_secret(value):
-        return SECRET
+    """Plain values with each secret, however deep, shown as "[secret]" (and only it)."""
     if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:  # noqa: SLF001
+            return SECRET
         return {k: _show_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_show_secrets(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double
     return value
 
 
@@ -193,7 +199,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 name=request.name,
                 parent=request.parent,
                 custom=bool(request.custom),
-                inputs=_show_secrets(rpc.deserialize_properties(request.object)),
+                inputs=_show_secrets(json_format.MessageToDict(request.object)),
                 outputs=_show_secrets(state),
                 dependencies=tuple(sorted(deps)),
             )
@@ -211,7 +217,7 @@ class _WarningLog(logging.Handler):
 
 
 def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Run:
-    """Run the Pulumi program under mocks; raises what the program raises (RunError for bad config)."""
+    """Run the Pulumi program under mocks; what it raises lands in `Run.error`."""
     project = config.values.get("gcp:project", "")
     run = Run(stack=config.stack, project=project)
     logger = logging.getLogger(f"task-worker.offline.{id(run)}")
@@ -241,6 +247,8 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
 
     try:
         _sync_await(run_pulumi_func(body))
+    except Exception as err:  # noqa: BLE001 - reported to the caller through run.error
+        run.error = err
     finally:
         loop.close()
         asyncio.set_event_loop(None)

@@ -1,0 +1,421 @@
+"""What both stacks declare, resource by resource, and how the pieces are wired."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_ok, stack_config
+from tools.harness import Resource, Run
+
+API = "gcp:projects/service:Service"
+ACCOUNT = "gcp:serviceaccount/account:Account"
+SERVICE = "gcp:cloudrunv2/service:Service"
+RUN_IAM = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
+AGENT = "gcp:projects/serviceIdentity:ServiceIdentity"
+SA_IAM = "gcp:serviceaccount/iAMMember:IAMMember"
+QUEUE = "gcp:cloudtasks/queue:Queue"
+QUEUE_IAM = "gcp:cloudtasks/queueIamMember:QueueIamMember"
+
+DEV_ENQUEUERS = ["serviceAccount:producer@my-project-dev.iam.gserviceaccount.com"]
+PROD_ENQUEUERS = [
+    "serviceAccount:orders-api@my-project-prod.iam.gserviceaccount.com",
+    "group:task-producers@example.com",
+]
+
+
+def accounts(run: Run) -> dict[str, Resource]:
+    """Service accounts by role: the runtime one belongs to PrivateService, the invoker to TaskInvoker."""
+    found = {}
+    for r in run.of_type(ACCOUNT):
+        role = "runtime" if "PrivateService" in r.urn else "invoker"
+        found[role] = r
+    assert set(found) == {"runtime", "invoker"}
+    return found
+
+
+def queues(run: Run) -> dict[str, Resource]:
+    """Queues by config key (the component is named task-worker-<key>)."""
+    return {r.name.removeprefix("task-worker-"): r for r in run.of_type(QUEUE)}
+
+
+def host(uri: str) -> str:
+    return uri.removeprefix("https://")
+
+
+# --- inventory -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "n_queues", "n_enqueuers"),
+    [("dev", 1, len(DEV_ENQUEUERS)), ("prod", 2, len(PROD_ENQUEUERS))],
+)
+def test_inventory(request: pytest.FixtureRequest, stack: str, n_queues: int, n_enqueuers: int) -> None:
+    run: Run = request.getfixturevalue(stack)
+    counts = Counter(r.type for r in run.resources if r.custom)
+    assert counts == {
+        API: 3,
+        ACCOUNT: 2,
+        SERVICE: 1,
+        RUN_IAM: 1,
+        AGENT: 1,
+        SA_IAM: 1 + n_enqueuers,  # the Cloud Tasks agent and each enqueuer
+        QUEUE: n_queues,
+        QUEUE_IAM: n_queues * n_enqueuers,
+    }
+
+
+def test_components_parent_their_resources(stack_run: Run) -> None:
+    components = {r.urn: r for r in stack_run.resources if not r.custom}
+    top = [r for r in components.values() if r.type == "task-worker:gcp:TaskWorker"]
+    assert len(top) == 1
+    for r in stack_run.resources:
+        if r is top[0]:
+            continue
+        assert r.parent in components, f"{r.urn} is not parented to a component"
+    assert {r.type for r in components.values()} == {
+        "task-worker:gcp:TaskWorker",
+        "task-worker:gcp:ProjectApis",
+        "task-worker:gcp:PrivateService",
+        "task-worker:gcp:TaskInvoker",
+        "task-worker:gcp:TaskQueue",
+    }
+
+
+# --- APIs --------------------------------------------------------------------------
+
+
+def test_apis_enabled_and_never_disabled_on_destroy(stack_run: Run) -> None:
+    apis = stack_run.of_type(API)
+    assert sorted(a.inputs["service"] for a in apis) == [
+        "cloudtasks.googleapis.com",
+        "iam.googleapis.com",
+        "run.googleapis.com",
+    ]
+    for api in apis:
+        assert api.inputs["disableOnDestroy"] is False
+        assert api.inputs["project"] == stack_run.project
+
+
+def test_resources_wait_for_the_api_they_need(stack_run: Run) -> None:
+    api_urn = {r.inputs["service"].split(".")[0]: r.urn for r in stack_run.of_type(API)}
+    assert api_urn["run"] in stack_run.one(SERVICE).dependencies
+    for account in stack_run.of_type(ACCOUNT):
+        assert api_urn["iam"] in account.dependencies
+    assert api_urn["cloudtasks"] in stack_run.one(AGENT).dependencies
+    for queue in stack_run.of_type(QUEUE):
+        assert api_urn["cloudtasks"] in queue.dependencies
+
+
+# --- service -----------------------------------------------------------------------
+
+
+def test_service_is_private_and_runs_as_its_own_account(stack_run: Run) -> None:
+    service = stack_run.one(SERVICE).inputs
+    runtime = accounts(stack_run)["runtime"]
+    assert service["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY"
+    assert service["invokerIamDisabled"] is False
+    assert service["template"]["serviceAccount"] == runtime.outputs["email"]
+    assert not runtime.outputs["email"].endswith("-compute@developer.gserviceaccount.com")
+    assert runtime.inputs["accountId"] == f"task-worker-{stack_run.stack}-run"
+
+
+def test_runtime_account_gets_no_grants(stack_run: Run) -> None:
+    runtime = accounts(stack_run)["runtime"]
+    members = [r.inputs.get("member") for r in stack_run.resources if "member" in r.inputs]
+    assert runtime.outputs["member"] not in members
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        (
+            "dev",
+            {
+                "image": "us-docker.pkg.dev/cloudrun/container/hello",
+                "scaling": {"minInstanceCount": 0, "maxInstanceCount": 2},
+                "concurrency": 10,
+                "timeout": "600s",
+                "limits": {"cpu": "1", "memory": "512Mi"},
+                "envs": [{"name": "LOG_LEVEL", "value": "debug"}],
+                "labels": {"managed-by": "pulumi", "stack": "dev", "env": "dev"},
+            },
+        ),
+        (
+            "prod",
+            {
+                "image": "us-docker.pkg.dev/cloudrun/container/hello",
+                "scaling": {"minInstanceCount": 1, "maxInstanceCount": 20},
+                "concurrency": 50,
+                "timeout": "900s",
+                "limits": {"cpu": "2", "memory": "1Gi"},
+                "envs": [{"name": "LOG_LEVEL", "value": "info"}],
+                "labels": {"managed-by": "pulumi", "stack": "prod", "env": "prod", "team": "platform"},
+            },
+        ),
+    ],
+)
+def test_service_settings(request: pytest.FixtureRequest, stack: str, expected: dict[str, Any]) -> None:
+    service = request.getfixturevalue(stack).one(SERVICE).inputs
+    template = service["template"]
+    (container,) = template["containers"]
+    assert container["image"] == expected["image"]
+    assert template["scaling"] == expected["scaling"]
+    assert template["maxInstanceRequestConcurrency"] == expected["concurrency"]
+    assert template["timeout"] == expected["timeout"]
+    assert container["resources"]["limits"] == expected["limits"]
+    assert container["envs"] == expected["envs"]
+    assert service["labels"] == expected["labels"]
+
+
+# --- invoker -----------------------------------------------------------------------
+
+
+def test_run_invoker_on_this_service_only(stack_run: Run) -> None:
+    binding = stack_run.one(RUN_IAM)
+    service = stack_run.one(SERVICE)
+    invoker = accounts(stack_run)["invoker"]
+    assert binding.inputs["role"] == "roles/run.invoker"
+    assert binding.inputs["name"] == service.outputs["name"]
+    assert binding.inputs["location"] == service.inputs["location"]
+    assert binding.inputs["member"] == invoker.outputs["member"]
+    assert invoker.inputs["accountId"] == f"task-worker-{stack_run.stack}-invoker"
+
+
+@pytest.mark.parametrize(("stack", "enqueuers"), [("dev", DEV_ENQUEUERS), ("prod", PROD_ENQUEUERS)])
+def test_act_as_on_the_invoker_account_only(request: pytest.FixtureRequest, stack: str, enqueuers: list[str]) -> None:
+    run: Run = request.getfixturevalue(stack)
+    invoker = accounts(run)["invoker"]
+    agent = run.one(AGENT)
+    assert agent.inputs["service"] == "cloudtasks.googleapis.com"
+    grants = run.of_type(SA_IAM)
+    for grant in grants:
+        assert grant.inputs["serviceAccountId"] == invoker.outputs["name"]
+        assert grant.inputs["role"] == "roles/iam.serviceAccountUser"
+    assert sorted(g.inputs["member"] for g in grants) == sorted([agent.outputs["member"], *enqueuers])
+    assert agent.outputs["member"].endswith("@gcp-sa-cloudtasks.iam.gserviceaccount.com")
+
+
+# --- queues ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "key", "rate_limits", "retry", "sampling", "path"),
+    [
+        (
+            "dev",
+            "default",
+            {"maxDispatchesPerSecond": 1, "maxConcurrentDispatches": 5},
+            {"maxAttempts": 5, "minBackoff": "1s", "maxBackoff": "60s", "maxDoublings": 3, "maxRetryDuration": "3600s"},
+            1.0,
+            "/tasks",
+        ),
+        (
+            "prod",
+            "default",
+            {"maxDispatchesPerSecond": 50, "maxConcurrentDispatches": 500},
+            {
+                "maxAttempts": 20,
+                "minBackoff": "1s",
+                "maxBackoff": "300s",
+                "maxDoublings": 5,
+                "maxRetryDuration": "86400s",
+            },
+            0.1,
+            "/tasks",
+        ),
+        (
+            "prod",
+            "bulk",
+            {"maxDispatchesPerSecond": 5, "maxConcurrentDispatches": 100},
+            {
+                "maxAttempts": -1,
+                "minBackoff": "10s",
+                "maxBackoff": "3600s",
+                "maxDoublings": 8,
+                "maxRetryDuration": "0s",
+            },
+            0.05,
+            "/tasks/bulk",
+        ),
+    ],
+)
+def test_queue_settings(
+    request: pytest.FixtureRequest,
+    stack: str,
+    key: str,
+    rate_limits: dict[str, Any],
+    retry: dict[str, Any],
+    sampling: float,
+    path: str,
+) -> None:
+    queue = queues(request.getfixturevalue(stack))[key].inputs
+    assert queue["rateLimits"] == rate_limits  # no maxBurstSize: output-only
+    assert queue["retryConfig"] == retry
+    assert queue["stackdriverLoggingConfig"] == {"samplingRatio": sampling}
+    assert queue["desiredState"] == "RUNNING"
+    assert queue["httpTarget"]["uriOverride"]["pathOverride"] == {"path": path}
+    assert "name" not in queue  # auto-named: a deleted queue's name is blocked for days
+
+
+def test_queue_target_comes_from_service_and_invoker(stack_run: Run) -> None:
+    service = stack_run.one(SERVICE)
+    invoker = accounts(stack_run)["invoker"]
+    uri = service.outputs["uri"]
+    assert uri.startswith("https://")
+    for queue in stack_run.of_type(QUEUE):
+        target = queue.inputs["httpTarget"]
+        assert target["httpMethod"] == "POST"
+        assert target["uriOverride"]["scheme"] == "HTTPS"
+        assert target["uriOverride"]["host"] == host(uri)
+        assert target["oidcToken"] == {"serviceAccountEmail": invoker.outputs["email"], "audience": uri}
+        assert "oauthToken" not in target
+        assert service.urn in queue.dependencies
+        assert invoker.urn in queue.dependencies
+
+
+@pytest.mark.parametrize(("stack", "enqueuers"), [("dev", DEV_ENQUEUERS), ("prod", PROD_ENQUEUERS)])
+def test_enqueuers_on_each_queue(request: pytest.FixtureRequest, stack: str, enqueuers: list[str]) -> None:
+    run: Run = request.getfixturevalue(stack)
+    bindings = run.of_type(QUEUE_IAM)
+    for queue in run.of_type(QUEUE):
+        on_queue = [b for b in bindings if b.inputs["name"] == queue.outputs["name"]]
+        assert sorted(b.inputs["member"] for b in on_queue) == sorted(enqueuers)
+        for b in on_queue:
+            assert b.inputs["role"] == "roles/cloudtasks.enqueuer"
+            assert b.inputs["location"] == queue.inputs["location"]
+            assert b.inputs["project"] == queue.inputs["project"]
+
+
+def test_queues_never_wait_for_each_other(prod: Run) -> None:
+    urns = {q.urn for q in prod.of_type(QUEUE)}
+    for queue in prod.of_type(QUEUE):
+        assert not urns & set(queue.dependencies)
+
+
+# --- one location, least privilege, no invokes ----------------------------------------
+
+
+def test_everything_in_one_location(stack_run: Run) -> None:
+    located = [r for r in stack_run.resources if "location" in r.inputs]
+    assert len(located) >= 3
+    assert {r.inputs["location"] for r in located} == {"europe-west1"}
+
+
+def test_every_resource_names_the_project(stack_run: Run) -> None:
+    for r in stack_run.resources:
+        if r.custom and r.type != SA_IAM:  # a service-account grant is scoped by the account's full name
+            assert r.inputs["project"] == stack_run.project, r.urn
+
+
+def test_no_public_member_no_project_iam_no_keys_no_invokes(stack_run: Run) -> None:
+    for r in stack_run.resources:
+        assert r.inputs.get("member") not in {"allUsers", "allAuthenticatedUsers"}
+        assert not r.type.startswith(("gcp:projects/iAM", "gcp:organizations/iAM", "gcp:folder/iAM"))
+        assert r.type != "gcp:serviceaccount/key:Key"
+    assert stack_run.invokes == []
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])
+def test_deletion_settings(request: pytest.FixtureRequest, stack: str, protected: bool) -> None:
+    run: Run = request.getfixturevalue(stack)
+    assert run.one(SERVICE).inputs["deletionProtection"] is protected
+    for queue in run.of_type(QUEUE):
+        assert queue.inputs["deletionPolicy"] == ("PREVENT" if protected else "DELETE")
+
+
+# --- outputs -----------------------------------------------------------------------
+
+
+def test_outputs(stack_run: Run) -> None:
+    service = stack_run.one(SERVICE)
+    acc = accounts(stack_run)
+    out = stack_run.exports
+    assert out["project"] == stack_run.project
+    assert out["location"] == "europe-west1"
+    assert out["serviceName"] == service.outputs["name"]
+    assert out["serviceUrl"] == service.outputs["uri"]
+    assert out["audience"] == service.outputs["uri"]
+    assert out["invokerEmail"] == acc["invoker"].outputs["email"]
+    assert out["runtimeEmail"] == acc["runtime"].outputs["email"]
+    by_key = queues(stack_run)
+    assert set(out["queues"]) == set(by_key)
+    for key, queue in by_key.items():
+        assert out["queues"][key] == {
+            "path": f"projects/{stack_run.project}/locations/europe-west1/queues/{queue.outputs['name']}",
+            "targetPath": queue.inputs["httpTarget"]["uriOverride"]["pathOverride"]["path"],
+        }
+
+
+# --- defaults, secrets, warnings -----------------------------------------------------
+
+
+def test_defaults_when_keys_are_absent() -> None:
+    run = run_ok(stack_config())
+    service = run.one(SERVICE).inputs
+    template = service["template"]
+    assert template["containers"][0]["image"] == "us-docker.pkg.dev/cloudrun/container/hello"
+    assert template["timeout"] == "600s"  # outlasts Cloud Tasks' 10-minute dispatch deadline
+    assert template["scaling"] == {"minInstanceCount": 0, "maxInstanceCount": 10}
+    assert template["maxInstanceRequestConcurrency"] == 80
+    assert "envs" not in template["containers"][0]
+    assert service["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY"
+    assert service["deletionProtection"] is True
+    assert service["labels"] == {"managed-by": "pulumi", "stack": "test"}
+    (queue,) = run.of_type(QUEUE)
+    assert queue.name == "task-worker-default"
+    assert queue.inputs["httpTarget"]["uriOverride"]["pathOverride"] == {"path": "/"}
+    assert queue.inputs["rateLimits"] == {"maxDispatchesPerSecond": 10, "maxConcurrentDispatches": 100}
+    assert queue.inputs["retryConfig"] == {
+        "maxAttempts": 100,
+        "minBackoff": "0.1s",
+        "maxBackoff": "3600s",
+        "maxDoublings": 16,
+        "maxRetryDuration": "0s",
+    }
+    assert queue.inputs["deletionPolicy"] == "PREVENT"
+    assert run.of_type(QUEUE_IAM) == []
+    assert [g.inputs["member"] for g in run.of_type(SA_IAM)] == [run.one(AGENT).outputs["member"]]
+    assert run.warnings == []
+
+
+def test_location_overrides_region_and_ingress_option() -> None:
+    run = run_ok(
+        stack_config(location="us-central1", service={"ingress": "internal-and-cloud-load-balancing"}),
+    )
+    located = [r for r in run.resources if "location" in r.inputs]
+    assert {r.inputs["location"] for r in located} == {"us-central1"}
+    assert run.one(SERVICE).inputs["ingress"] == "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+
+
+def test_paused_queue() -> None:
+    run = run_ok(stack_config(queues={"slow": {"paused": True}}))
+    assert run.one(QUEUE).inputs["desiredState"] == "PAUSED"
+
+
+def test_secret_service_config_keeps_env_secret() -> None:
+    config = stack_config(
+        service={"env": {"API_KEY": "s3cr3t"}},
+        secret_keys=frozenset({"task-worker:service"}),
+    )
+    run = run_ok(config)
+    (env,) = run.one(SERVICE).inputs["template"]["containers"][0]["envs"]
+    assert env == {"name": "API_KEY", "value": "[secret]"}
+
+
+def test_capacity_warning() -> None:
+    run = run_ok(
+        stack_config(
+            service={"maxInstances": 2, "concurrency": 10}, queues={"default": {"maxConcurrentDispatches": 50}}
+        )
+    )
+    (warning,) = run.warnings
+    assert "task-worker:queues.default.maxConcurrentDispatches (50)" in warning
+    assert "2 × 10 = 20" in warning
+
+
+def test_two_stacks_can_share_a_project(dev: Run, prod: Run) -> None:
+    ids = {stack: {a.inputs["accountId"] for a in run.of_type(ACCOUNT)} for stack, run in (("d", dev), ("p", prod))}
+    assert not ids["d"] & ids["p"]
