@@ -167,7 +167,7 @@ def _plain(value: Any) -> Any:
 def _show_secrets(value: Any) -> Any:
     """Plain values with each secret, however deep, shown as "[secret]" (and only it)."""
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:  # noqa: SLF001
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
             return SECRET
         return {k: _show_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -247,7 +247,7 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
 
     try:
         _sync_await(run_pulumi_func(body))
-    except Exception as err:  # noqa: BLE001 - reported to the caller through run.error
+    except Exception as err:
         run.error = err
     finally:
         loop.close()
