@@ -18,12 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pulumi
 import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc
+from pulumi.runtime import resource as resource_runtime
 from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -245,8 +248,12 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
         exports: dict[str, Any] = getattr(root, "outputs", {})
         run.exports = _sync_await(pulumi.Output.from_input(exports).future()) or {}
 
+    # The SDK walks the whole Python stack at every registration to record source
+    # positions, which only the engine's display uses: 2/3 of an offline run's time.
+    no_trace = mock.patch.object(resource_runtime, "_get_stack_trace", source_pb2.StackTrace)
     try:
-        _sync_await(run_pulumi_func(body))
+        with no_trace:
+            _sync_await(run_pulumi_func(body))
     except Exception as err:
         run.error = err
     finally:

@@ -1,0 +1,1 @@
+"""task-worker's security policy pack; `policy.rules` holds the rules as plain functions."""
