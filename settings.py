@@ -217,6 +217,23 @@ class _Checker:
         for k in sorted(set(value) - known):
             self.bad(f"{key}.{k}", value[k], f"unknown key; expected one of: {', '.join(sorted(known))}")
 
+    def fields(
+        self,
+        key: str,
+        obj: Mapping[str, Any],
+        names: Mapping[str, str],
+        checks: Mapping[str, Callable[[str, Any], Any]],
+    ) -> dict[str, Any]:
+        """Check each field `obj` sets (an unknown one is a problem); good ones by attribute name."""
+        self.unknown_keys(key, obj, frozenset(names))
+        values: dict[str, Any] = {}
+        for name, check in checks.items():
+            if name in obj:
+                parsed = check(f"{key}.{name}", obj[name])
+                if parsed is not None:
+                    values[names[name]] = parsed
+        return values
+
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
@@ -271,24 +288,18 @@ def _parse_service(c: _Checker, key: str, raw: Any, secret: bool) -> ServiceSett
     obj = c.mapping(key, raw)
     if obj is None:
         return d
-    c.unknown_keys(key, obj, frozenset(_SERVICE_FIELDS))
-    values: dict[str, Any] = {}
-
-    def take(name: str, check: Callable[[str, Any], Any]) -> None:
-        if name in obj:
-            parsed = check(f"{key}.{name}", obj[name])
-            if parsed is not None:
-                values[_SERVICE_FIELDS[name]] = parsed
-
-    take("image", lambda k, v: c.string(k, v, _IMAGE, "expected a container image reference"))
-    take("minInstances", lambda k, v: c.integer(k, v, 0, None))
-    take("maxInstances", lambda k, v: c.integer(k, v, 1, None))
-    take("concurrency", lambda k, v: c.integer(k, v, 1, MAX_CONCURRENCY))
-    take("timeoutSeconds", lambda k, v: c.integer(k, v, 1, MAX_TIMEOUT_SECONDS))
-    take("cpu", lambda k, v: _check_cpu(c, k, v))
-    take("memory", lambda k, v: _check_memory(c, k, v))
-    take("env", lambda k, v: _check_env(c, k, v))
-    take("ingress", lambda k, v: _check_ingress(c, k, v))
+    checks: dict[str, Callable[[str, Any], Any]] = {
+        "image": lambda k, v: c.string(k, v, _IMAGE, "expected a container image reference"),
+        "minInstances": lambda k, v: c.integer(k, v, 0, None),
+        "maxInstances": lambda k, v: c.integer(k, v, 1, None),
+        "concurrency": lambda k, v: c.integer(k, v, 1, MAX_CONCURRENCY),
+        "timeoutSeconds": lambda k, v: c.integer(k, v, 1, MAX_TIMEOUT_SECONDS),
+        "cpu": lambda k, v: _check_cpu(c, k, v),
+        "memory": lambda k, v: _check_memory(c, k, v),
+        "env": lambda k, v: _check_env(c, k, v),
+        "ingress": lambda k, v: _check_ingress(c, k, v),
+    }
+    values = c.fields(key, obj, _SERVICE_FIELDS, checks)
 
     service = ServiceSettings(**{**d.__dict__, **values, "env_is_secret": secret})
     if service.max_instances < service.min_instances:
@@ -367,15 +378,7 @@ def _parse_queue(c: _Checker, key: str, name: str, raw: Any) -> QueueSettings | 
     obj = c.mapping(key, raw)
     if obj is None:
         return None
-    c.unknown_keys(key, obj, frozenset(_QUEUE_FIELDS))
-    values: dict[str, Any] = {}
     seconds: dict[str, float] = {}
-
-    def take(field_name: str, check: Callable[[str, Any], Any]) -> None:
-        if field_name in obj:
-            parsed = check(f"{key}.{field_name}", obj[field_name])
-            if parsed is not None:
-                values[_QUEUE_FIELDS[field_name]] = parsed
 
     def duration(k: str, v: Any) -> str | None:
         s = c.duration(k, v)
@@ -384,26 +387,25 @@ def _parse_queue(c: _Checker, key: str, name: str, raw: Any) -> QueueSettings | 
         seconds[k.rsplit(".", 1)[1]] = s
         return v
 
-    take("path", lambda k, v: c.string(k, v, _QUEUE_PATH, 'expected a URL path starting with "/", e.g. "/tasks"'))
-    take(
-        "maxDispatchesPerSecond",
-        lambda k, v: c.number(k, v, 0, MAX_DISPATCHES_PER_SECOND, lo_open=True),
-    )
-    take("maxConcurrentDispatches", lambda k, v: c.integer(k, v, 1, MAX_CONCURRENT_DISPATCHES))
-    take(
-        "maxAttempts",
-        lambda k, v: (
-            -1
-            if v == -1 and not isinstance(v, bool)
-            else c.integer(k, v, 1, None, "expected -1 (unlimited) or a whole number ≥ 1")
-        ),
-    )
-    take("minBackoff", duration)
-    take("maxBackoff", duration)
-    take("maxRetryDuration", duration)
-    take("maxDoublings", lambda k, v: c.integer(k, v, 0, None))
-    take("loggingSamplingRatio", lambda k, v: c.number(k, v, 0, 1))
-    take("paused", c.boolean)
+    def max_attempts(k: str, v: Any) -> int | None:
+        if v == -1 and not isinstance(v, bool):
+            return -1
+        return c.integer(k, v, 1, None, "expected -1 (unlimited) or a whole number ≥ 1")
+
+    path_allowed = 'expected a URL path starting with "/", e.g. "/tasks"'
+    checks: dict[str, Callable[[str, Any], Any]] = {
+        "path": lambda k, v: c.string(k, v, _QUEUE_PATH, path_allowed),
+        "maxDispatchesPerSecond": lambda k, v: c.number(k, v, 0, MAX_DISPATCHES_PER_SECOND, lo_open=True),
+        "maxConcurrentDispatches": lambda k, v: c.integer(k, v, 1, MAX_CONCURRENT_DISPATCHES),
+        "maxAttempts": max_attempts,
+        "minBackoff": duration,
+        "maxBackoff": duration,
+        "maxRetryDuration": duration,
+        "maxDoublings": lambda k, v: c.integer(k, v, 0, None),
+        "loggingSamplingRatio": lambda k, v: c.number(k, v, 0, 1),
+        "paused": c.boolean,
+    }
+    values = c.fields(key, obj, _QUEUE_FIELDS, checks)
 
     queue = QueueSettings(key=name, **values)
     lo = seconds.get("minBackoff", _seconds(queue.min_backoff))

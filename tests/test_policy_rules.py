@@ -838,6 +838,9 @@ def test_plain_copies_proxies_and_turns_unknowns_into_none() -> None:
 
 # --- The real pack process, over the analyzer gRPC protocol -------------------------------------
 
+# A hung pack must fail the test, not the CI run's time budget.
+RPC_TIMEOUT = 30
+
 
 @pytest.fixture(scope="module", autouse=True)
 def pack_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
@@ -874,7 +877,7 @@ def _struct(raw: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def test_pack_process_describes_every_rule(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
-    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), timeout=RPC_TIMEOUT)
     assert info.name == pack.PACK_NAME
     levels = {p.name: p.enforcementLevel for p in info.policies}
     assert levels == {r.name: (analyzer_pb2.MANDATORY if r.mandatory else analyzer_pb2.ADVISORY) for r in rules.RULES}
@@ -883,7 +886,7 @@ def test_pack_process_describes_every_rule(analyzer: analyzer_pb2_grpc.AnalyzerS
 def test_pack_process_refuses_a_public_service_during_preview(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
     raw = service_props(ingress="INGRESS_TRAFFIC_ALL", template__serviceAccount=UNKNOWN_STRING_VALUE)
     request = analyzer_pb2.AnalyzeRequest(type=RUN_V2, properties=_struct(raw), urn=urn(RUN_V2, "svc"), name="svc")
-    response = analyzer.Analyze(request)
+    response = analyzer.Analyze(request, timeout=RPC_TIMEOUT)
     assert [(d.policyName, d.enforcementLevel, d.urn) for d in response.diagnostics] == [
         ("private-cloud-run-ingress", analyzer_pb2.MANDATORY, urn(RUN_V2, "svc"))
     ]
@@ -897,7 +900,7 @@ def test_pack_process_checks_the_stack(analyzer: analyzer_pb2_grpc.AnalyzerStub)
             (QUEUE, queue_props(location="europe-west4", rateLimits__maxConcurrentDispatches=900), "q"),
         ]
     ]
-    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources), timeout=RPC_TIMEOUT)
     assert sorted((d.policyName, d.enforcementLevel) for d in response.diagnostics) == [
         (FITS, analyzer_pb2.ADVISORY),
         (SAME_LOCATION, analyzer_pb2.MANDATORY),

@@ -257,6 +257,9 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
     except Exception as err:
         run.error = err
     finally:
+        # The SDK calls the monitor from executor threads, each with a loop of its own:
+        # end them now, not at interpreter exit (where their loops fail to close).
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
     return run
