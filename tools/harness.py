@@ -23,12 +23,12 @@ from unittest import mock
 import pulumi
 import yaml
 from google.protobuf import json_format
-from pulumi.runtime import mocks, rpc
+from pulumi.runtime import mocks, rpc, sync_await
 from pulumi.runtime import resource as resource_runtime
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "task-worker"
@@ -249,17 +249,29 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
         run.exports = _sync_await(pulumi.Output.from_input(exports).future()) or {}
 
     # The SDK walks the whole Python stack at every registration to record source
-    # positions, which only the engine's display uses: 2/3 of an offline run's time.
+    # positions, which only the engine's display uses: most of a registration's cost.
     no_trace = mock.patch.object(resource_runtime, "_get_stack_trace", source_pb2.StackTrace)
+    # The SDK calls the monitor from executor threads, and each makes an event loop of
+    # its own that nobody closes; left to the garbage collector, one now and then fails
+    # to close ("Invalid file descriptor"). Track them to close them here.
+    thread_loops: list[asyncio.AbstractEventLoop] = []
+
+    def ensure_event_loop() -> asyncio.AbstractEventLoop:
+        current = _ensure_event_loop()
+        if current is not loop:
+            thread_loops.append(current)
+        return current
+
+    tracked = [mock.patch.object(m, "_ensure_event_loop", ensure_event_loop) for m in (sync_await, mocks)]
     try:
-        with no_trace:
+        with no_trace, tracked[0], tracked[1]:
             _sync_await(run_pulumi_func(body))
     except Exception as err:
         run.error = err
     finally:
-        # The SDK calls the monitor from executor threads, each with a loop of its own:
-        # end them now, not at interpreter exit (where their loops fail to close).
         loop.run_until_complete(loop.shutdown_default_executor())
+        for thread_loop in {id(x): x for x in thread_loops}.values():
+            thread_loop.close()
         loop.close()
         asyncio.set_event_loop(None)
     return run

@@ -13,7 +13,6 @@ Exit status: 0 ok, 1 a mandatory policy violation, 2 invalid config or unknown s
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -235,9 +234,6 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
         print(f"plan: {err}", file=sys.stderr)
         return 2
     run = run_program(config, root / "__main__.py")
-    # Finalise the event loops the SDK's threads left behind now, not at interpreter
-    # exit, where one of them now and then fails to close ("Invalid file descriptor").
-    gc.collect()
     if run.error is not None:
         # A config mistake is the user's to fix: the message, never a traceback.
         print(f"plan: stack {args.stack}: {run.error}", file=sys.stderr)
