@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 if TYPE_CHECKING:
     from google.cloud import tasks_v2
@@ -201,6 +201,17 @@ def check_dispatch_deadline(deadline: timedelta) -> timedelta:
     return deadline
 
 
+class TaskOptions(TypedDict, total=False):
+    """Keyword options of `build_task` / `build_request`."""
+
+    task_id: str | None
+    delay: timedelta | None
+    schedule_time: datetime | None
+    dispatch_deadline: timedelta | None
+    token_on_task: bool
+    now: datetime | None
+
+
 def build_task(
     outputs: StackOutputs,
     queue_key: str,
@@ -265,30 +276,11 @@ def build_task(
 
 
 def build_request(
-    outputs: StackOutputs,
-    queue_key: str,
-    payload: Payload,
-    *,
-    task_id: str | None = None,
-    delay: timedelta | None = None,
-    schedule_time: datetime | None = None,
-    dispatch_deadline: timedelta | None = None,
-    token_on_task: bool = False,
-    now: datetime | None = None,
+    outputs: StackOutputs, queue_key: str, payload: Payload, **options: Unpack[TaskOptions]
 ) -> tasks_v2.CreateTaskRequest:
-    """The 2.x CreateTaskRequest (parent = the queue path); see `build_task`."""
+    """The 2.x CreateTaskRequest (parent = the queue path); options as for `build_task`."""
     tasks_v2 = _tasks_v2_module()
-    task = build_task(
-        outputs,
-        queue_key,
-        payload,
-        task_id=task_id,
-        delay=delay,
-        schedule_time=schedule_time,
-        dispatch_deadline=dispatch_deadline,
-        token_on_task=token_on_task,
-        now=now,
-    )
+    task = build_task(outputs, queue_key, payload, **options)
     return tasks_v2.CreateTaskRequest(parent=outputs.queue(queue_key).path, task=task)
 
 
