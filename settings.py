@@ -1,19 +1,43 @@
 """Stack config -> one typed, immutable Settings object, validated once.
 
-Every value is checked before any resource is declared. A bad config raises
-SettingsError listing every problem, each naming the full key, the value and what
-is allowed. Components receive Settings (or parts of it) and never re-validate.
+The config model is declared here once, with pydantic: each field's type, limits, default and
+what is allowed. Everything else is derived from it: the error messages, the README's config
+table and the JSON Schema editors use for `Pulumi.<stack>.yaml` (`python -m tools.schema`).
+
+A bad config raises SettingsError listing every problem, each naming the full key, the value
+(never a secret's) and what is allowed. Components receive Settings and never re-validate.
+Limits are Google's: see gcp-facts.md; each one sits beside the field it bounds.
 """
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+
+from components.naming import slug
 
 NAMESPACE = "task-worker"
 
@@ -48,16 +72,32 @@ CLOUD_TASKS_LOCATIONS: frozenset[str] = frozenset(
     }
 )
 
+# Protobuf int32 fields (instance counts, attempts, doublings): Cloud Run v2 / Cloud Tasks v2
+# discovery documents declare them "format": "int32".
+INT32_MAX = 2**31 - 1
 # Cloud Tasks limits (gcp-facts.md: Cloud Tasks v2 discovery document and quotas page).
 MAX_DISPATCHES_PER_SECOND = 500.0
 MAX_CONCURRENT_DISPATCHES = 5000
+MAX_QUEUES_PER_LOCATION = 1000
+# google.protobuf.Duration: at most 315,576,000,000 s (10,000 years), up to 9 fractional digits.
+MAX_DURATION_SECONDS = 315_576_000_000
 # Cloud Run limits (gcp-facts.md: Cloud Run v2).
 MAX_CONCURRENCY = 1000
-MAX_TIMEOUT_SECONDS = 3600
+# The service timeout equals each task's dispatch deadline, so both stay in what both allow:
+# Cloud Run's request timeout (≤ 3600 s) and Cloud Tasks' deadline (15 s–30 min), at least the
+# 10-minute default deadline (gcp-facts.md "Request timeout").
+MIN_TIMEOUT_SECONDS = 600
+MAX_TIMEOUT_SECONDS = 1800
+MAX_ENV_VARS = 1000
+MAX_ENV_VALUE_BYTES = 32 * 1024
+MIN_MEMORY_MIB, MAX_MEMORY_MIB = 128, 32 * 1024
 # Env vars Cloud Run sets itself; a container may not set them.
 RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"})
-# Labels this stack sets itself.
+# GCP labels: at most 64 per resource; this stack sets these itself.
+MAX_LABELS = 64
 OWN_LABELS = frozenset({"managed-by", "stack"})
+# Project IDs may not contain these (Resource Manager: "Cannot contain restricted strings").
+RESTRICTED_PROJECT_STRINGS = ("google", "null", "undefined", "ssl")
 
 INGRESS = MappingProxyType(
     {
@@ -65,70 +105,19 @@ INGRESS = MappingProxyType(
         "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
     }
 )
-ENQUEUER_PREFIXES = ("serviceAccount:", "group:", "user:", "principal:", "principalSet:")
+EXECUTION_ENVIRONMENTS = MappingProxyType({"gen1": "EXECUTION_ENVIRONMENT_GEN1", "gen2": "EXECUTION_ENVIRONMENT_GEN2"})
+ENQUEUER_PREFIXES = ("serviceAccount:", "group:", "user:", "domain:", "principal://", "principalSet://")
 PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 
-_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_QUEUE_KEY = re.compile(r"^[a-z][a-z0-9-]{0,49}$")
-_QUEUE_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
-# Google's Duration JSON form: seconds with up to 9 fractional digits, suffix "s".
-_DURATION = re.compile(r"^(\d{1,12})(\.\d{1,9})?s$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-_IMAGE = re.compile(r"^[^\s]+$")
-_CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
-_MEMORY = re.compile(r"^(\d+)(Mi|Gi)$")
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    image: str = "us-docker.pkg.dev/cloudrun/container/hello"
-    min_instances: int = 0
-    max_instances: int = 10
-    concurrency: int = 80
-    # Outlasts Cloud Tasks' default 10-minute dispatch deadline (gcp-facts.md).
-    timeout_seconds: int = 600
-    cpu: str = "1"
-    memory: str = "512Mi"
-    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    ingress: str = INGRESS["internal"]
-    # True when the whole `task-worker:service` key is a Pulumi secret: env values
-    # are then declared as secrets so they never show in clear.
-    env_is_secret: bool = False
-
-
-@dataclass(frozen=True)
-class QueueSettings:
-    key: str
-    path: str = "/"
-    max_dispatches_per_second: float = 10.0
-    max_concurrent_dispatches: int = 100
-    max_attempts: int = 100
-    min_backoff: str = "0.1s"
-    max_backoff: str = "3600s"
-    max_doublings: int = 16
-    max_retry_duration: str = "0s"
-    logging_sampling_ratio: float = 0.0
-    paused: bool = False
-
-
-@dataclass(frozen=True)
-class Settings:
-    stack: str
-    project: str
-    location: str
-    service: ServiceSettings
-    queues: tuple[QueueSettings, ...]
-    enqueuers: tuple[str, ...] = ()
-    deletion_protection: bool = True
-    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    warnings: tuple[str, ...] = ()
-
-
-# The documented defaults, one place: README's table is checked against these.
-SERVICE_DEFAULTS = ServiceSettings()
-QUEUE_DEFAULTS = QueueSettings(key="default")
+# A container image reference as the registry grammar has it (distribution/reference):
+# [host[:port]/]path[:tag][@digest], path components lowercase.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
+_IMAGE = (
+    rf"(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
+_EMAIL = r"[^@\s:]+@[^@\s:]+\.[^@\s:]+"
 
 
 @dataclass(frozen=True)
@@ -144,344 +133,672 @@ class Problem:
 class SettingsError(Exception):
     """Every problem found in the stack config, at once."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"invalid stack config ({len(self.problems)} problem(s)):\n{lines}")
 
 
-class _Checker:
-    """Collects problems; each check returns the value or None when it is bad."""
-
-    def __init__(self, secret_keys: frozenset[str]) -> None:
-        self.problems: list[Problem] = []
-        self._secret_keys = secret_keys
-
-    def bad(self, key: str, value: Any, allowed: str) -> None:
-        top = re.split(r"[.\[]", key, maxsplit=1)[0]
-        shown = "[secret]" if top in self._secret_keys else _show(value)
-        self.problems.append(Problem(key, shown, allowed))
-
-    def number(self, key: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> float | None:
-        low = f"> {_num(lo)}" if lo_open else f"≥ {_num(lo)}"
-        allowed = f"expected a number {low} and ≤ {_num(hi)}"
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            self.bad(key, value, allowed)
-            return None
-        if value < lo or (lo_open and value == lo) or value > hi:
-            self.bad(key, value, allowed)
-            return None
-        return float(value)
-
-    def integer(self, key: str, value: Any, lo: int, hi: int | None, allowed: str = "") -> int | None:
-        allowed = allowed or (f"expected a whole number ≥ {lo}" + (f" and ≤ {hi}" if hi is not None else ""))
-        if isinstance(value, bool) or not isinstance(value, int):
-            # 5.0 from YAML/JSON is still a whole number.
-            if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
-                value = int(value)
-            else:
-                self.bad(key, value, allowed)
-                return None
-        if value < lo or (hi is not None and value > hi):
-            self.bad(key, value, allowed)
-            return None
-        return value
-
-    def boolean(self, key: str, value: Any) -> bool | None:
-        if not isinstance(value, bool):
-            self.bad(key, value, "expected true or false")
-            return None
-        return value
-
-    def string(self, key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str | None:
-        if not isinstance(value, str) or not pattern.match(value):
-            self.bad(key, value, allowed)
-            return None
-        return value
-
-    def duration(self, key: str, value: Any) -> float | None:
-        """A duration like "10s" or "0.1s"; returns seconds."""
-        allowed = 'expected a duration in seconds with an "s" suffix, e.g. "10s" or "0.5s"'
-        if not isinstance(value, str) or not (m := _DURATION.match(value)):
-            self.bad(key, value, allowed)
-            return None
-        return float(m.group(1) + (m.group(2) or ""))
-
-    def mapping(self, key: str, value: Any) -> Mapping[str, Any] | None:
-        if not isinstance(value, dict):
-            self.bad(key, value, "expected a map of keys to values")
-            return None
-        return value
-
-    def unknown_keys(self, key: str, value: Mapping[str, Any], known: frozenset[str]) -> None:
-        for k in sorted(set(value) - known):
-            self.bad(f"{key}.{k}", value[k], f"unknown key; expected one of: {', '.join(sorted(known))}")
-
-    def fields(
-        self,
-        key: str,
-        obj: Mapping[str, Any],
-        names: Mapping[str, str],
-        checks: Mapping[str, Callable[[str, Any], Any]],
-    ) -> dict[str, Any]:
-        """Check each field `obj` sets (an unknown one is a problem); good ones by attribute name."""
-        self.unknown_keys(key, obj, frozenset(names))
-        values: dict[str, Any] = {}
-        for name, check in checks.items():
-            if name in obj:
-                parsed = check(f"{key}.{name}", obj[name])
-                if parsed is not None:
-                    values[names[name]] = parsed
-        return values
+def _cross(problems: list[tuple[str, Any, str]]) -> PydanticCustomError:
+    """Several cross-field problems of one object, each (field, value, allowed), as one error."""
+    return PydanticCustomError("task_worker_cross", "cross-field problems", {"problems": problems})
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+def _allowed(text: str) -> dict[str, Any]:
+    return {"x-allowed": text}
 
 
-def _show(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _described(description: str, allowed: str, *, keys: str = "", **kwargs: Any) -> Any:
+    """A field with what it is (description) and what is allowed (shown in errors and the README).
+
+    `keys`: for a map, what its keys may be (the message for a bad key).
+    """
+    extra = _allowed(allowed) | ({"x-keys": keys} if keys else {})
+    return Field(description=f"{description} Allowed: {allowed}", json_schema_extra=extra, **kwargs)
 
 
-def _cpu_value(cpu: str) -> float:
-    return int(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
+class _Model(BaseModel):
+    # strict: no "80" for 80, no true for 1; extra="forbid": a typo is an error, never a default.
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+    )
 
 
-def _memory_mib(memory: str) -> int:
-    m = _MEMORY.match(memory)
-    assert m
+# --- Cloud Run: CPU and memory ---------------------------------------------------------------
+# Cloud Run "Configure CPU limits" and "Configure memory limits" (gcp-facts.md "Cloud Run (v2)").
+
+_CPU_TEXT = re.compile(r"(\d+)(?:\.(\d{1,3}))?|(\d+)m")
+_MEMORY_TEXT = re.compile(r"([1-9]\d{0,5})(Mi|Gi)")
+# Minimum CPU (millicores) for a memory size (memory page's table); between rows, linear
+# interpolation rounded up to the 0.001 step: exact at every row, and no stricter than the
+# neighbouring rows (a "next row up" reading would refuse 0.5 CPU with 513Mi, which the
+# "≤ 1 GiB below 1 CPU" rule allows).
+_MIN_CPU_FOR_MEMORY = ((128, 83), (256, 167), (512, 333), (1024, 583), (2048, 1000))
+# Memory above a size needs at least this CPU.
+_CPU_FOR_LARGE_MEMORY = ((24 * 1024, 8), (16 * 1024, 6), (8 * 1024, 4), (4 * 1024, 2))
+# CPU above 1 needs at least this memory.
+_MEMORY_FOR_CPU = {4000: 2048, 6000: 4096, 8000: 4096}
+CPU_ALLOWED = '"0.08" to "1" in steps of 0.001 (or millicores, "80m"–"1000m"), or "2", "4", "6", "8"'
+MEMORY_ALLOWED = '"128Mi" to "32Gi" ("<n>Mi" or "<n>Gi")'
+
+
+def cpu_millis(cpu: str) -> int:
+    """Millicores of a normalized CPU limit ("0.5" -> 500, "2" -> 2000)."""
+    whole, _, frac = cpu.partition(".")
+    return int(whole) * 1000 + int((frac + "000")[:3])
+
+
+def memory_mib(memory: str) -> int:
+    m = _MEMORY_TEXT.fullmatch(memory)
+    if m is None:
+        raise ValueError(f"not a memory size: {memory!r}")
     return int(m.group(1)) * (1024 if m.group(2) == "Gi" else 1)
 
 
-_SERVICE_FIELDS: dict[str, str] = {
-    "image": "image",
-    "minInstances": "min_instances",
-    "maxInstances": "max_instances",
-    "concurrency": "concurrency",
-    "timeoutSeconds": "timeout_seconds",
-    "cpu": "cpu",
-    "memory": "memory",
-    "env": "env",
-    "ingress": "ingress",
-}
-
-_QUEUE_FIELDS: dict[str, str] = {
-    "path": "path",
-    "maxDispatchesPerSecond": "max_dispatches_per_second",
-    "maxConcurrentDispatches": "max_concurrent_dispatches",
-    "maxAttempts": "max_attempts",
-    "minBackoff": "min_backoff",
-    "maxBackoff": "max_backoff",
-    "maxRetryDuration": "max_retry_duration",
-    "maxDoublings": "max_doublings",
-    "loggingSamplingRatio": "logging_sampling_ratio",
-    "paused": "paused",
-}
-
-# Every config key this stack reads (the contract the README documents).
-CONFIG_KEYS = frozenset({"location", "service", "queues", "enqueuers", "deletionProtection", "labels"})
+def min_cpu_millis(mib: int) -> int | None:
+    """Cloud Run's minimum CPU for `mib` of memory, up to 2Gi (above, the large-memory rules apply)."""
+    rows = _MIN_CPU_FOR_MEMORY
+    for (lo_mib, lo_cpu), (hi_mib, hi_cpu) in itertools.pairwise(rows):
+        if lo_mib <= mib <= hi_mib:
+            return lo_cpu + -(-(mib - lo_mib) * (hi_cpu - lo_cpu) // (hi_mib - lo_mib))
+    return None
 
 
-def _parse_service(c: _Checker, key: str, raw: Any, secret: bool) -> ServiceSettings:
-    d = SERVICE_DEFAULTS
-    obj = c.mapping(key, raw)
-    if obj is None:
-        return d
-    checks: dict[str, Callable[[str, Any], Any]] = {
-        "image": lambda k, v: c.string(k, v, _IMAGE, "expected a container image reference"),
-        "minInstances": lambda k, v: c.integer(k, v, 0, None),
-        "maxInstances": lambda k, v: c.integer(k, v, 1, None),
-        "concurrency": lambda k, v: c.integer(k, v, 1, MAX_CONCURRENCY),
-        "timeoutSeconds": lambda k, v: c.integer(k, v, 1, MAX_TIMEOUT_SECONDS),
-        "cpu": lambda k, v: _check_cpu(c, k, v),
-        "memory": lambda k, v: _check_memory(c, k, v),
-        "env": lambda k, v: _check_env(c, k, v),
-        "ingress": lambda k, v: _check_ingress(c, k, v),
-    }
-    values = c.fields(key, obj, _SERVICE_FIELDS, checks)
+def _normalize_cpu(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise PydanticCustomError("task_worker", "expected a CPU limit: {allowed}", {"allowed": CPU_ALLOWED})
+    text = value if isinstance(value, str) else repr(value)
+    m = _CPU_TEXT.fullmatch(text)
+    millis = None
+    if m and m.group(3) is not None:
+        millis = int(m.group(3))
+    elif m:
+        millis = int(m.group(1)) * 1000 + int(((m.group(2) or "") + "000")[:3])
+    if millis is None or not (80 <= millis <= 1000 or millis in (2000, 4000, 6000, 8000)):
+        raise PydanticCustomError("task_worker", "expected {allowed}", {"allowed": CPU_ALLOWED})
+    whole, frac = divmod(millis, 1000)
+    return f"{whole}.{frac:03d}".rstrip("0").rstrip(".") if frac else str(whole)
 
-    service = ServiceSettings(**{**d.__dict__, **values, "env_is_secret": secret})
-    if service.max_instances < service.min_instances:
-        c.bad(
-            f"{key}.maxInstances",
-            service.max_instances,
-            f"expected maxInstances ≥ minInstances ({service.min_instances})",
+
+def _check_memory(value: str) -> str:
+    m = _MEMORY_TEXT.fullmatch(value)
+    if m is None or not MIN_MEMORY_MIB <= memory_mib(value) <= MAX_MEMORY_MIB:
+        raise PydanticCustomError("task_worker", "expected {allowed}", {"allowed": MEMORY_ALLOWED})
+    return value
+
+
+def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(sorted(value.items())))
+
+
+def _not_reserved_env(name: str) -> str:
+    if name in RESERVED_ENV:
+        raise PydanticCustomError(
+            "task_worker", "{allowed}", {"allowed": f"Cloud Run sets {name} itself: use another name"}
         )
-    return service
+    return name
 
 
-def _check_cpu(c: _Checker, key: str, value: Any) -> str | None:
-    allowed = 'expected a CPU limit from "0.08" to "8", e.g. "1", "2" or "1000m"'
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = _num(value)
-    cpu = c.string(key, value, _CPU, allowed)
-    if cpu is None:
-        return None
-    if not 0.08 <= _cpu_value(cpu) <= 8:
-        c.bad(key, value, allowed)
-        return None
-    return cpu
+def _env_value_size(value: str) -> str:
+    size = len(value.encode())
+    if size > MAX_ENV_VALUE_BYTES:
+        raise PydanticCustomError(
+            "task_worker", "{allowed}", {"allowed": f"expected at most {MAX_ENV_VALUE_BYTES} bytes (it has {size})"}
+        )
+    return value
 
 
-def _check_memory(c: _Checker, key: str, value: Any) -> str | None:
-    allowed = 'expected memory from "128Mi" to "32Gi", e.g. "512Mi" or "2Gi"'
-    memory = c.string(key, value, _MEMORY, allowed)
-    if memory is None:
-        return None
-    if not 128 <= _memory_mib(memory) <= 32 * 1024:
-        c.bad(key, value, allowed)
-        return None
-    return memory
+def _not_own_label(key: str) -> str:
+    if key in OWN_LABELS:
+        raise PydanticCustomError(
+            "task_worker", "{allowed}", {"allowed": f"set by the stack itself ({', '.join(sorted(OWN_LABELS))})"}
+        )
+    return key
 
 
-def _check_env(c: _Checker, key: str, value: Any) -> Mapping[str, str] | None:
-    env = c.mapping(key, value)
-    if env is None:
-        return None
-    ok = True
-    for name, val in env.items():
-        if not _ENV_NAME.match(name) or name in RESERVED_ENV:
-            c.bad(
-                f"{key}.{name}",
-                name,
-                "expected an env var name of letters, digits and _ (not starting with a digit), "
-                f"not one Cloud Run sets ({', '.join(sorted(RESERVED_ENV))})",
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"), AfterValidator(_not_reserved_env)]
+EnvValue = Annotated[str, AfterValidator(_env_value_size)]
+LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$"), AfterValidator(_not_own_label)]
+LabelValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{0,63}$")]
+
+
+class ServiceSettings(_Model):
+    """The Cloud Run v2 service (`task-worker:service`)."""
+
+    image: str = _described(
+        "Container image the service runs.",
+        "an image reference [host[:port]/]path[:tag][@sha256:digest], e.g. us-docker.pkg.dev/p/repo/worker:1.2",
+        default="us-docker.pkg.dev/cloudrun/container/hello",
+        pattern=rf"^{_IMAGE}$",
+        max_length=1024,
+    )
+    min_instances: int = _described(
+        "Instances kept warm.", f"a whole number from 0 to {INT32_MAX}, ≤ maxInstances", default=0, ge=0, le=INT32_MAX
+    )
+    max_instances: int = _described(
+        "Most instances Cloud Run starts.", f"a whole number from 1 to {INT32_MAX}", default=10, ge=1, le=INT32_MAX
+    )
+    concurrency: int = _described(
+        "Requests one instance serves at once.",
+        f"a whole number from 1 to {MAX_CONCURRENCY}; exactly 1 when cpu is below 1",
+        default=80,
+        ge=1,
+        le=MAX_CONCURRENCY,
+    )
+    timeout_seconds: int = _described(
+        "Request timeout, and each task's dispatch deadline (equal, so a task never runs twice on purpose).",
+        f"a whole number from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}",
+        default=MIN_TIMEOUT_SECONDS,
+        ge=MIN_TIMEOUT_SECONDS,
+        le=MAX_TIMEOUT_SECONDS,
+    )
+    cpu: Annotated[
+        Any, AfterValidator(_normalize_cpu), WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]})
+    ] = _described("CPU limit of the container.", CPU_ALLOWED + "; see the CPU × memory rules", default="1")
+    memory: Annotated[str, AfterValidator(_check_memory)] = _described(
+        "Memory limit of the container.", MEMORY_ALLOWED + "; see the CPU × memory rules", default="512Mi"
+    )
+    cpu_idle: bool = _described(
+        "true: CPU only while a request is served (request-based billing, right for a task worker); "
+        "false: CPU always allocated (instance-based billing).",
+        "true or false; true when cpu is below 1",
+        default=True,
+    )
+    execution_environment: Literal["gen1", "gen2"] | None = _described(
+        "Cloud Run execution environment. Unset: gen2, or gen1 below 512Mi (Google advises gen1 there).",
+        '"gen1" or "gen2"; gen2 needs memory ≥ 512Mi',
+        default=None,
+    )
+    env: Annotated[dict[EnvName, EnvValue], AfterValidator(_frozen_map)] = _described(
+        "Environment variables of the container.",
+        f"a map of name (letters, digits, _; not starting with a digit; not {', '.join(sorted(RESERVED_ENV))}) "
+        f"to a string of ≤ {MAX_ENV_VALUE_BYTES} bytes; at most {MAX_ENV_VARS}",
+        keys="an env var name: letters, digits and _, not starting with a digit",
+        default_factory=dict,
+        max_length=MAX_ENV_VARS,
+    )
+    ingress: Literal["internal", "internal-and-cloud-load-balancing"] = _described(
+        "Who can reach the service over the network (Cloud Tasks in the same project counts as internal).",
+        '"internal" or "internal-and-cloud-load-balancing"; public ingress is refused',
+        default="internal",
+    )
+    # True when the whole `task-worker:service` key is a Pulumi secret: env values
+    # are then declared as secrets so they never show in clear. Not a config key.
+    _env_is_secret: bool = PrivateAttr(default=False)
+
+    @property
+    def env_is_secret(self) -> bool:
+        return self._env_is_secret
+
+    @property
+    def ingress_value(self) -> str:
+        return INGRESS[self.ingress]
+
+    @property
+    def generation(self) -> str:
+        """The execution environment declared: the one set, else gen2 (gen1 below 512Mi)."""
+        if self.execution_environment is not None:
+            return self.execution_environment
+        return "gen1" if memory_mib(self.memory) < 512 else "gen2"
+
+    @model_validator(mode="after")
+    def _cloud_run_accepts(self) -> ServiceSettings:
+        problems: list[tuple[str, Any, str]] = []
+        if self.max_instances < self.min_instances:
+            problems.append(
+                ("maxInstances", self.max_instances, f"expected maxInstances ≥ minInstances ({self.min_instances})")
             )
-            ok = False
-        elif not isinstance(val, str):
-            c.bad(f"{key}.{name}", val, "expected a string value (quote it in YAML)")
-            ok = False
-    return MappingProxyType(dict(sorted(env.items()))) if ok else None
+        millis, mib = cpu_millis(self.cpu), memory_mib(self.memory)
+        cpu, mem = f"cpu {self.cpu}", f"memory {self.memory}"
+        if millis < 1000:
+            if self.concurrency != 1:
+                problems.append(
+                    (
+                        "concurrency",
+                        self.concurrency,
+                        f"expected 1 with {cpu}: below 1 CPU Cloud Run serves one request",
+                    )
+                )
+            if not self.cpu_idle:
+                problems.append(("cpuIdle", False, f"expected true with {cpu}: below 1 CPU billing is request-based"))
+            if millis < 500 and mib > 512:
+                problems.append(("memory", self.memory, f"expected ≤ 512Mi with {cpu} (below 0.5 CPU)"))
+            elif mib > 1024:
+                problems.append(("memory", self.memory, f"expected ≤ 1Gi with {cpu} (below 1 CPU)"))
+        need_mib = _MEMORY_FOR_CPU.get(millis)
+        if need_mib is not None and mib < need_mib:
+            problems.append(("memory", self.memory, f"expected ≥ {need_mib // 1024}Gi with {cpu}"))
+        for above, need_cpu in _CPU_FOR_LARGE_MEMORY:
+            if mib > above:
+                if millis < need_cpu * 1000:
+                    problems.append(("cpu", self.cpu, f'expected ≥ "{need_cpu}" with {mem} (above {above // 1024}Gi)'))
+                break
+        need_millis = min_cpu_millis(mib)
+        if need_millis is not None and millis < need_millis:
+            problems.append(
+                ("cpu", self.cpu, f"expected ≥ {need_millis / 1000:g} with {mem} (Cloud Run's minimum CPU per memory)")
+            )
+        if self.execution_environment == "gen2" and mib < 512:
+            problems.append(("executionEnvironment", "gen2", f'expected "gen1" with {mem}: gen2 needs at least 512Mi'))
+        if problems:
+            raise _cross(problems)
+        return self
 
 
-def _check_ingress(c: _Checker, key: str, value: Any) -> str | None:
-    if value not in INGRESS:
-        c.bad(
-            key,
-            value,
-            f"expected one of: {', '.join(INGRESS)} (public ingress is refused: Cloud Tasks reaches "
-            "an internal service in the same project)",
-        )
-        return None
-    return INGRESS[value]
+# --- Cloud Tasks queues -------------------------------------------------------------------------
+
+_DURATION_PATTERN = r"^\d{1,12}(\.\d{1,9})?s$"
+DURATION_ALLOWED = f'a duration in seconds with an "s" suffix, e.g. "10s" or "0.5s", at most {MAX_DURATION_SECONDS}s'
 
 
-def _parse_queue(c: _Checker, key: str, name: str, raw: Any) -> QueueSettings | None:
-    if not _QUEUE_KEY.match(name):
-        c.bad(
-            key,
-            name,
-            "expected a queue key of lowercase letters, digits and hyphens, starting with a letter, "
-            "at most 50 characters",
-        )
-    obj = c.mapping(key, raw)
-    if obj is None:
-        return None
-    seconds: dict[str, float] = {}
-
-    def duration(k: str, v: Any) -> str | None:
-        s = c.duration(k, v)
-        if s is None:
-            return None
-        seconds[k.rsplit(".", 1)[1]] = s
-        return v
-
-    def max_attempts(k: str, v: Any) -> int | None:
-        if v == -1 and not isinstance(v, bool):
-            return -1
-        return c.integer(k, v, 1, None, "expected -1 (unlimited) or a whole number ≥ 1")
-
-    path_allowed = 'expected a URL path starting with "/", e.g. "/tasks"'
-    checks: dict[str, Callable[[str, Any], Any]] = {
-        "path": lambda k, v: c.string(k, v, _QUEUE_PATH, path_allowed),
-        "maxDispatchesPerSecond": lambda k, v: c.number(k, v, 0, MAX_DISPATCHES_PER_SECOND, lo_open=True),
-        "maxConcurrentDispatches": lambda k, v: c.integer(k, v, 1, MAX_CONCURRENT_DISPATCHES),
-        "maxAttempts": max_attempts,
-        "minBackoff": duration,
-        "maxBackoff": duration,
-        "maxRetryDuration": duration,
-        "maxDoublings": lambda k, v: c.integer(k, v, 0, None),
-        "loggingSamplingRatio": lambda k, v: c.number(k, v, 0, 1),
-        "paused": c.boolean,
-    }
-    values = c.fields(key, obj, _QUEUE_FIELDS, checks)
-
-    queue = QueueSettings(key=name, **values)
-    lo = seconds.get("minBackoff", _seconds(queue.min_backoff))
-    hi = seconds.get("maxBackoff", _seconds(queue.max_backoff))
-    if lo > hi:
-        c.bad(f"{key}.minBackoff", queue.min_backoff, f"expected minBackoff ≤ maxBackoff ({queue.max_backoff})")
-    return queue
+def _check_duration(value: str) -> str:
+    if seconds(value) > MAX_DURATION_SECONDS:
+        raise PydanticCustomError("task_worker", "expected {allowed}", {"allowed": DURATION_ALLOWED})
+    return value
 
 
-def _seconds(duration: str) -> float:
+Duration = Annotated[str, StringConstraints(pattern=_DURATION_PATTERN), AfterValidator(_check_duration)]
+
+
+def seconds(duration: str) -> float:
     return float(duration[:-1])
 
 
-def _check_enqueuers(c: _Checker, key: str, value: Any) -> tuple[str, ...] | None:
-    allowed = "expected a list of IAM members: " + ", ".join(f"{p}…" for p in ENQUEUER_PREFIXES)
-    if not isinstance(value, list):
-        c.bad(key, value, allowed)
-        return None
-    seen: set[str] = set()
-    members: list[str] = []
-    for i, member in enumerate(value):
-        k = f"{key}[{i}]"
-        if member in PUBLIC_MEMBERS:
-            c.bad(k, member, "public members are refused: only named identities may enqueue; " + allowed)
-        elif not isinstance(member, str) or not member.startswith(ENQUEUER_PREFIXES):
-            c.bad(k, member, allowed)
-        elif member.startswith(("serviceAccount:", "group:", "user:")) and "@" not in member:
-            c.bad(
-                k,
-                member,
-                "expected an email after the prefix, e.g. serviceAccount:name@project.iam.gserviceaccount.com",
+def _duration_field(description: str, default: str) -> Any:
+    return _described(description, DURATION_ALLOWED, default=default)
+
+
+class QueueSettings(_Model):
+    """One Cloud Tasks queue (`task-worker:queues.<key>`)."""
+
+    path: str = _described(
+        "Path on the service that the queue's tasks are sent to.",
+        'a URL path starting with "/", e.g. "/tasks" (letters, digits and -._~!$&\'()*+,;=:@%/)',
+        default="/",
+        pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$",
+        max_length=2048,
+    )
+    max_dispatches_per_second: float = _described(
+        "Most tasks dispatched per second (rateLimits.maxDispatchesPerSecond).",
+        f"a number > 0 and ≤ {MAX_DISPATCHES_PER_SECOND:g} (more throughput means more queues)",
+        default=10.0,
+        gt=0,
+        le=MAX_DISPATCHES_PER_SECOND,
+        allow_inf_nan=False,
+    )
+    max_concurrent_dispatches: int = _described(
+        "Most tasks in flight at once (rateLimits.maxConcurrentDispatches).",
+        f"a whole number from 1 to {MAX_CONCURRENT_DISPATCHES}",
+        default=100,
+        ge=1,
+        le=MAX_CONCURRENT_DISPATCHES,
+    )
+    max_attempts: int = _described(
+        "Attempts per task, the first included (retryConfig.maxAttempts).",
+        f"-1 (unlimited) or a whole number from 1 to {INT32_MAX}",
+        default=100,
+        ge=-1,
+        le=INT32_MAX,
+    )
+    min_backoff: Duration = _duration_field("Shortest wait before a retry.", "0.1s")
+    max_backoff: Duration = _duration_field("Longest wait before a retry.", "3600s")
+    max_doublings: int = _described(
+        "Times the wait doubles before it grows linearly.",
+        f"a whole number from 0 to {INT32_MAX}",
+        default=16,
+        ge=0,
+        le=INT32_MAX,
+    )
+    max_retry_duration: Duration = _duration_field("How long a task is retried; 0s is unlimited.", "0s")
+    logging_sampling_ratio: float = _described(
+        "Share of task operations logged (stackdriverLoggingConfig.samplingRatio); 0 logs nothing.",
+        "a number from 0 to 1",
+        default=0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+    )
+    paused: bool = _described("true pauses dispatch (tasks can still be added).", "true or false", default=False)
+    _key: str = PrivateAttr(default="default")
+
+    @property
+    def key(self) -> str:
+        """The queue's key in the config (names its resources)."""
+        return self._key
+
+    @field_validator("max_attempts")
+    @classmethod
+    def _attempts(cls, value: int) -> int:
+        if value == 0:
+            raise PydanticCustomError("task_worker", "expected {allowed}", {"allowed": "-1 (unlimited) or ≥ 1"})
+        return value
+
+    @model_validator(mode="after")
+    def _backoffs(self) -> QueueSettings:
+        if seconds(self.min_backoff) > seconds(self.max_backoff):
+            raise _cross([("minBackoff", self.min_backoff, f"expected minBackoff ≤ maxBackoff ({self.max_backoff})")])
+        return self
+
+
+def named_queue(key: str, queue: QueueSettings | None = None) -> QueueSettings:
+    """`queue` (or the defaults) as the queue under config key `key`."""
+    named = (queue or QueueSettings()).model_copy()
+    named._key = key
+    return named
+
+
+QueueKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,49}$")]
+
+
+# --- The whole stack ------------------------------------------------------------------------------
+
+
+def _check_member(member: str) -> str:
+    allowed = "expected an IAM member: " + ", ".join(f"{p}…" for p in ENQUEUER_PREFIXES)
+    if member in PUBLIC_MEMBERS:
+        raise PydanticCustomError(
+            "task_worker", "{allowed}", {"allowed": "public members are refused: only named identities may enqueue"}
+        )
+    if not member.startswith(ENQUEUER_PREFIXES) or member != member.strip():
+        raise PydanticCustomError("task_worker", "{allowed}", {"allowed": allowed})
+    prefix, _, rest = member.partition(":")
+    if prefix in ("serviceAccount", "group", "user") and not re.fullmatch(_EMAIL, rest):
+        raise PydanticCustomError(
+            "task_worker",
+            "{allowed}",
+            {"allowed": f"expected an email after {prefix}:, e.g. serviceAccount:name@project.iam.gserviceaccount.com"},
+        )
+    if prefix == "domain" and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", rest):
+        raise PydanticCustomError("task_worker", "{allowed}", {"allowed": "expected a domain after domain:"})
+    if prefix.startswith("principal") and not re.fullmatch(r"//iam\.googleapis\.com/\S+", rest):
+        raise PydanticCustomError("task_worker", "{allowed}", {"allowed": f"expected {prefix}://iam.googleapis.com/…"})
+    return member
+
+
+Member = Annotated[str, AfterValidator(_check_member)]
+
+
+def _check_project(project: str) -> str:
+    for word in RESTRICTED_PROJECT_STRINGS:
+        if word in project:
+            raise PydanticCustomError("task_worker", "{allowed}", {"allowed": f'a project ID may not contain "{word}"'})
+    return project
+
+
+PROJECT_ALLOWED = (
+    "a project ID: 6–30 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen, "
+    f"without {', '.join(RESTRICTED_PROJECT_STRINGS)}"
+)
+LOCATION_ALLOWED = "a location where Cloud Tasks runs: " + ", ".join(sorted(CLOUD_TASKS_LOCATIONS))
+Location = Literal[tuple(sorted(CLOUD_TASKS_LOCATIONS))]  # type: ignore[valid-type]
+
+
+class StackConfig(_Model):
+    """Every key the program reads: `gcp:project`, `gcp:region` and the `task-worker:` ones."""
+
+    project: Annotated[str, AfterValidator(_check_project)] = Field(
+        description=f"gcp:project — the Google Cloud project to deploy to. Allowed: {PROJECT_ALLOWED}",
+        json_schema_extra=_allowed(PROJECT_ALLOWED),
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+    )
+    region: Location | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="gcp:region — where everything is, unless task-worker:location is set. "
+        f"Allowed: {LOCATION_ALLOWED}",
+        json_schema_extra=_allowed(LOCATION_ALLOWED),
+    )
+    location: Location | None = _described(  # type: ignore[valid-type]
+        "Overrides gcp:region for every resource (queues and service share one location).",
+        LOCATION_ALLOWED,
+        default=None,
+    )
+    deletion_protection: bool = _described(
+        "true: the service has deletion_protection and queues deletion_policy PREVENT; false: both deletable.",
+        "true or false",
+        default=True,
+    )
+    labels: Annotated[dict[LabelKey, LabelValue], AfterValidator(_frozen_map)] = _described(
+        "GCP labels on the service (managed-by: pulumi and stack: <stack> are always set).",
+        "a map of key (lowercase letters, digits, _ and -, starting with a letter, ≤ 63) to value "
+        f"(lowercase letters, digits, _ and -, ≤ 63); at most {MAX_LABELS - len(OWN_LABELS)}; not "
+        + ", ".join(sorted(OWN_LABELS)),
+        keys="a label key: lowercase letters, digits, _ and -, starting with a letter, ≤ 63 characters",
+        default_factory=dict,
+        max_length=MAX_LABELS - len(OWN_LABELS),
+    )
+    enqueuers: tuple[Member, ...] = _described(
+        "Who may create tasks: each gets roles/cloudtasks.enqueuer on every queue, and nothing else.",
+        "a list of IAM members: " + ", ".join(f"{p}…" for p in ENQUEUER_PREFIXES) + "; each once; never allUsers",
+        default=(),
+    )
+    service: ServiceSettings = _described(
+        "The Cloud Run service.", "a map of the service keys below", default_factory=ServiceSettings
+    )
+    queues: dict[QueueKey, QueueSettings] = _described(
+        "The queues, by key (names their resources). Left out: one queue `default` at /.",
+        "a map of key (lowercase letters, digits, -, starting with a letter, ≤ 50) to queue settings; "
+        f"1 to {MAX_QUEUES_PER_LOCATION} queues",
+        keys="a queue key: lowercase letters, digits and -, starting with a letter, ≤ 50 characters",
+        default_factory=lambda: {"default": QueueSettings()},
+        min_length=1,
+        max_length=MAX_QUEUES_PER_LOCATION,
+    )
+
+    @field_validator("enqueuers")
+    @classmethod
+    def _distinct_enqueuers(cls, members: tuple[str, ...]) -> tuple[str, ...]:
+        problems: list[tuple[str, Any, str]] = []
+        seen: dict[str, int] = {}
+        slugs: dict[str, int] = {}
+        for i, member in enumerate(members):
+            if member.lower() in seen:
+                problems.append((f"[{i}]", member, f"each member once: it is enqueuers[{seen[member.lower()]}]"))
+            elif slug(member) in slugs:
+                other = slugs[slug(member)]
+                problems.append(
+                    (
+                        f"[{i}]",
+                        member,
+                        f"its resource names would collide with enqueuers[{other}] ({members[other]}); "
+                        "Pulumi refuses two resources of one name",
+                    )
+                )
+            seen.setdefault(member.lower(), i)
+            slugs.setdefault(slug(member), i)
+        if problems:
+            raise _cross(problems)
+        return members
+
+    @model_validator(mode="after")
+    def _location_set(self) -> StackConfig:
+        if self.location is None and self.region is None:
+            raise PydanticCustomError(
+                "task_worker_unset",
+                "unset",
+                {"key": "region", "allowed": f"required (or task-worker:location): {LOCATION_ALLOWED}"},
             )
-        elif member.lower() in seen:
-            c.bad(k, member, "each member once: it is already listed")
-        else:
-            seen.add(member.lower())
-            members.append(member)
-    return tuple(members)
+        return self
 
 
-def _check_labels(c: _Checker, key: str, value: Any) -> Mapping[str, str] | None:
-    labels = c.mapping(key, value)
-    if labels is None:
-        return None
-    ok = True
-    for k, v in labels.items():
-        if k in OWN_LABELS:
-            c.bad(f"{key}.{k}", v, f"set by the stack itself ({', '.join(sorted(OWN_LABELS))}); use another key")
-            ok = False
-        elif not _LABEL_KEY.match(k):
-            c.bad(
-                f"{key}.{k}",
-                k,
-                "expected a label key of lowercase letters, digits, _ and -, starting with a letter, ≤ 63 characters",
+@dataclass(frozen=True)
+class Settings:
+    """What the components receive: the validated config, with names resolved."""
+
+    stack: str
+    project: str
+    location: str
+    service: ServiceSettings
+    queues: tuple[QueueSettings, ...]
+    enqueuers: tuple[str, ...] = ()
+    deletion_protection: bool = True
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    warnings: tuple[str, ...] = ()
+
+
+# The documented defaults, one place.
+SERVICE_DEFAULTS = ServiceSettings()
+QUEUE_DEFAULTS = named_queue("default")
+# The config keys of our namespace (aliases of StackConfig's fields but project and region).
+_GCP_KEYS = {"project": "gcp:project", "region": "gcp:region"}
+CONFIG_KEYS = frozenset(info.alias or name for name, info in StackConfig.model_fields.items() if name not in _GCP_KEYS)
+# Values that the engine passes as text (scalars), not JSON.
+_TEXT_KEYS = frozenset({"location"})
+
+
+# --- From pydantic's errors to problems by key ----------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        text = repr(value)
+    else:
+        try:
+            text = json.dumps(value, default=str)
+        except ValueError:
+            text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _key(loc: Iterable[str | int]) -> str:
+    parts = list(loc)
+    if not parts:
+        return NAMESPACE
+    head = str(parts[0])
+    key = _GCP_KEYS.get(head, f"{NAMESPACE}:{head}")
+    for part in parts[1:]:
+        key += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return key
+
+
+def _field_info(loc: tuple[str | int, ...]) -> tuple[FieldInfo | None, type[BaseModel] | None]:
+    """The FieldInfo a location points at (dict keys and list indexes skipped), and its model."""
+    model: type[BaseModel] | None = StackConfig
+    info: FieldInfo | None = None
+    for part in loc:
+        if model is None:
+            break
+        by_alias = {(i.alias or n): i for n, i in model.model_fields.items()}
+        if isinstance(part, str) and part in by_alias:
+            info = by_alias[part]
+            annotation = info.annotation
+            model = None
+            for candidate in (ServiceSettings, QueueSettings):
+                if annotation is candidate or candidate in getattr(annotation, "__args__", ()):
+                    model = candidate
+        elif info is not None and info.annotation is not None and "QueueSettings" in str(info.annotation):
+            model = QueueSettings  # a queue key: the next part is a queue field
+    return info, model
+
+
+def _allowed_text(info: FieldInfo | None) -> str:
+    extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
+    text = extra.get("x-allowed")
+    return f"expected {text}" if isinstance(text, str) else "see the README's config table"
+
+
+def _problems(err: ValidationError, secret_tops: frozenset[str]) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(loc: tuple[str | int, ...], value: Any, allowed: str) -> None:
+        key = _key(loc)
+        top = _key(loc[:1])
+        shown = "[secret]" if top in secret_tops else _show(value)
+        problems.append(Problem(key, shown, allowed))
+
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        kind, ctx = e["type"], e.get("ctx") or {}
+        if kind == "task_worker_cross":
+            for sub, value, allowed in ctx["problems"]:
+                parts = re.findall(r"\[\d+\]|[^.\[\]]+", sub)
+                add(loc + tuple(int(p[1:-1]) if p.startswith("[") else p for p in parts), value, allowed)
+            continue
+        if kind == "task_worker_unset":
+            add((ctx["key"],), "(unset)", ctx["allowed"])
+            continue
+        if loc and loc[-1] == "[key]":
+            # A map key that fails its pattern: the key itself is the value.
+            loc = loc[:-1]
+            info, _ = _field_info(loc[:-1])
+            if kind == "task_worker":
+                add(loc, loc[-1], ctx.get("allowed", ""))
+            else:
+                extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
+                add(loc, loc[-1], f"expected {extra.get('x-keys', 'another key')}")
+            continue
+        if kind == "extra_forbidden":
+            _, model = _field_info(loc[:-1])
+            if model is None or model is StackConfig:
+                known = sorted(CONFIG_KEYS)
+            else:
+                known = sorted((i.alias or n) for n, i in model.model_fields.items())
+            near = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            add(loc, e["input"], f"unknown key{hint}; expected one of: {', '.join(known)}")
+            continue
+        if kind == "missing":
+            info, _ = _field_info(loc)
+            add(loc, "(unset)", "required: " + _allowed_text(info).removeprefix("expected "))
+            continue
+        if kind == "task_worker":
+            allowed = ctx.get("allowed", "")
+            add(
+                loc,
+                e["input"],
+                allowed if allowed.startswith(("expected", "public", "a project")) else f"expected {allowed}",
             )
-            ok = False
-        elif not isinstance(v, str) or not _LABEL_VALUE.match(v):
-            c.bad(f"{key}.{k}", v, "expected a label value of lowercase letters, digits, _ and -, ≤ 63 characters")
-            ok = False
-    if len(labels) + len(OWN_LABELS) > 64:
-        c.bad(key, f"{len(labels)} labels", f"expected at most {64 - len(OWN_LABELS)} (GCP allows 64 in all)")
-        ok = False
-    return MappingProxyType(dict(sorted(labels.items()))) if ok else None
+            continue
+        # A type or constraint error on a field (or inside one: an env value, a list item).
+        field_loc = loc
+        info, _ = _field_info(field_loc)
+        while info is None and field_loc:
+            field_loc = field_loc[:-1]
+            info, _ = _field_info(field_loc)
+        add(loc, e["input"], _allowed_text(info))
+    return problems
 
 
-def stack_label(stack: str) -> str:
-    """The stack name as a valid GCP label value."""
-    return re.sub(r"[^a-z0-9_-]", "-", stack.lower())[:63]
+# --- Reading the engine's config ---------------------------------------------------------------
 
 
 def _decode(text: str) -> Any:
-    """Config values arrive as strings; structured ones (and bools) as JSON."""
+    """Config values arrive as strings; structured ones (and bools, numbers) as JSON."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return text  # a plain string; the field's own check says what was expected
+
+
+def _namespace_near_misses(config: Mapping[str, str]) -> list[Problem]:
+    """`task_worker:queues` lands in another namespace: the program would never see it."""
+    problems = []
+    squash = re.sub(r"[^a-z0-9]", "", NAMESPACE)
+    for key in sorted(config):
+        ns, sep, rest = key.partition(":")
+        if not sep or ns in (NAMESPACE, "gcp"):
+            continue
+        if re.sub(r"[^a-z0-9]", "", ns.lower()) == squash or difflib.SequenceMatcher(None, ns, NAMESPACE).ratio() > 0.8:
+            problems.append(
+                Problem(key, "(this key)", f"namespace {ns!r} is not this project's: did you mean {NAMESPACE}:{rest}?")
+            )
+    return problems
+
+
+def _non_finite(value: Any, loc: tuple[str | int, ...] = ()) -> Iterable[tuple[str | int, ...]]:
+    if isinstance(value, float) and not math.isfinite(value):
+        yield loc
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _non_finite(v, (*loc, str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _non_finite(v, (*loc, i))
 
 
 def parse_settings(
@@ -490,82 +807,69 @@ def parse_settings(
     secret_keys: frozenset[str] = frozenset(),
 ) -> Settings:
     """Parse and check the whole stack config; raise SettingsError with every problem."""
-    c = _Checker(secret_keys)
     ns = NAMESPACE + ":"
-    ours = {k[len(ns) :]: v for k, v in config.items() if k.startswith(ns)}
-    for k in sorted(set(ours) - CONFIG_KEYS):
-        c.bad(ns + k, ours[k], f"unknown key; expected one of: {', '.join(ns + x for x in sorted(CONFIG_KEYS))}")
+    doc: dict[str, Any] = {}
+    for key, raw in config.items():
+        if key.startswith(ns):
+            name = key[len(ns) :]
+            doc[name] = raw if name in _TEXT_KEYS else _decode(raw)
+    for short, full in _GCP_KEYS.items():
+        if full in config:
+            doc[short] = config[full]
+    problems = _namespace_near_misses(config)
+    # NaN and infinities are not JSON (the engine never sends them; Python's json reads them).
+    problems.extend(Problem(_key(loc), "(not a finite number)", "expected a finite number") for loc in _non_finite(doc))
+    if problems:
+        raise SettingsError(problems)
+    secret_tops = frozenset(secret_keys)
+    try:
+        model = StackConfig.model_validate_json(json.dumps(doc, allow_nan=False))
+    except ValidationError as err:
+        problems.extend(_problems(err, secret_tops))
+        raise SettingsError(problems) from None
+    if problems:
+        raise SettingsError(problems)
 
-    project = config.get("gcp:project")
-    if project is None:
-        c.bad("gcp:project", "(unset)", "required: the ID of the Google Cloud project to deploy to")
-    elif not _PROJECT_ID.match(project):
-        c.bad("gcp:project", project, "expected a project ID: 6–30 lowercase letters, digits and hyphens")
-
-    location_key = ns + "location" if "location" in ours else "gcp:region"
-    location = ours.get("location", config.get("gcp:region"))
-    if location is None:
-        c.bad("gcp:region", "(unset)", f"required (or {ns}location): one of {_locations()}")
-    elif location not in CLOUD_TASKS_LOCATIONS:
-        c.bad(location_key, location, f"expected a location where Cloud Tasks runs: {_locations()}")
-
-    service = SERVICE_DEFAULTS
-    if "service" in ours:
-        service = _parse_service(c, ns + "service", _decode(ours["service"]), ns + "service" in secret_keys)
-
-    queues: list[QueueSettings] = []
-    if "queues" in ours:
-        raw_queues = c.mapping(ns + "queues", _decode(ours["queues"]))
-        if raw_queues is not None and not raw_queues:
-            c.bad(ns + "queues", "{}", "expected at least one queue (leave the key out for one queue `default` at /)")
-        for name, raw in sorted((raw_queues or {}).items()):
-            queue = _parse_queue(c, f"{ns}queues.{name}", name, raw)
-            if queue is not None:
-                queues.append(queue)
-    else:
-        queues.append(QUEUE_DEFAULTS)
-
-    enqueuers: tuple[str, ...] = ()
-    if "enqueuers" in ours:
-        enqueuers = _check_enqueuers(c, ns + "enqueuers", _decode(ours["enqueuers"])) or ()
-
-    protection = True
-    if "deletionProtection" in ours:
-        checked = c.boolean(ns + "deletionProtection", _decode(ours["deletionProtection"]))
-        protection = True if checked is None else checked
-
-    labels: Mapping[str, str] = MappingProxyType({})
-    if "labels" in ours:
-        labels = _check_labels(c, ns + "labels", _decode(ours["labels"])) or labels
-
-    if c.problems:
-        raise SettingsError(c.problems)
-
-    capacity = service.max_instances * service.concurrency
-    warnings = tuple(
-        f"{ns}queues.{q.key}.maxConcurrentDispatches ({q.max_concurrent_dispatches}) exceeds the service's "
-        f"capacity, maxInstances × concurrency = {service.max_instances} × {service.concurrency} = {capacity}: "
-        "Cloud Tasks would see 429s and back off"
-        for q in queues
-        if q.max_concurrent_dispatches > capacity
-    )
-    assert project is not None
-    assert location is not None
+    service = model.service.model_copy()
+    service._env_is_secret = ns + "service" in secret_keys
+    queues = tuple(named_queue(key, q) for key, q in sorted(model.queues.items()))
+    location = model.location or model.region
+    assert location is not None  # _location_set
     return Settings(
         stack=stack,
-        project=project,
+        project=model.project,
         location=location,
         service=service,
-        queues=tuple(queues),
-        enqueuers=enqueuers,
-        deletion_protection=protection,
-        labels=labels,
-        warnings=warnings,
+        queues=queues,
+        enqueuers=model.enqueuers,
+        deletion_protection=model.deletion_protection,
+        labels=model.labels,
+        warnings=tuple(_warnings(model, queues)),
     )
 
 
-def _locations() -> str:
-    return ", ".join(sorted(CLOUD_TASKS_LOCATIONS))
+def _warnings(model: StackConfig, queues: tuple[QueueSettings, ...]) -> Iterable[str]:
+    ns = NAMESPACE + ":"
+    service = model.service
+    capacity = service.max_instances * service.concurrency
+    for q in queues:
+        if q.max_concurrent_dispatches > capacity:
+            yield (
+                f"{ns}queues.{q.key}.maxConcurrentDispatches ({q.max_concurrent_dispatches}) exceeds the service's "
+                f"capacity, maxInstances × concurrency = {service.max_instances} × {service.concurrency} = "
+                f"{capacity}: Cloud Tasks would see 429s and back off"
+            )
+    # Placeholders from the sample stacks, still there: the first `pulumi up` would fail or grant nobody.
+    if model.project.startswith(("my-project", "example")):
+        yield f"gcp:project is {model.project!r}, the sample's placeholder: set your own project ID"
+    for i, member in enumerate(model.enqueuers):
+        if member.endswith(("@example.com", "example.com.iam.gserviceaccount.com")) or "my-project" in member:
+            yield f"{ns}enqueuers[{i}] is {member!r}, a placeholder: name your producers' identities"
+
+
+def stack_label(stack: str) -> str:
+    """The stack name as a valid GCP label value."""
+    return re.sub(r"[^a-z0-9_-]", "-", stack.lower())[:63]
 
 
 def config_from_runtime() -> tuple[dict[str, str], frozenset[str]]:

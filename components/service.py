@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
-from settings import ServiceSettings
+from settings import EXECUTION_ENVIRONMENTS, ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class PrivateService(pulumi.ComponentResource):
     name: pulumi.Output[str]
     uri: pulumi.Output[str]
     runtime_email: pulumi.Output[str]
+    timeout_seconds: int
 
     def __init__(self, name: str, args: PrivateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("task-worker:gcp:PrivateService", name, None, opts)
@@ -60,7 +61,7 @@ class PrivateService(pulumi.ComponentResource):
             gcp.cloudrunv2.ServiceArgs(
                 project=args.project,
                 location=args.location,
-                ingress=svc.ingress,
+                ingress=svc.ingress_value,
                 # Never public: every request must carry a token IAM accepts.
                 invoker_iam_disabled=False,
                 deletion_protection=args.deletion_protection,
@@ -68,6 +69,8 @@ class PrivateService(pulumi.ComponentResource):
                 template=gcp.cloudrunv2.ServiceTemplateArgs(
                     service_account=self.runtime_account.email,
                     timeout=f"{svc.timeout_seconds}s",
+                    # Pinned, not left to Cloud Run's choice: gen2 by default, gen1 below 512Mi.
+                    execution_environment=EXECUTION_ENVIRONMENTS[svc.generation],
                     max_instance_request_concurrency=svc.concurrency,
                     scaling=gcp.cloudrunv2.ServiceTemplateScalingArgs(
                         min_instance_count=svc.min_instances,
@@ -78,6 +81,9 @@ class PrivateService(pulumi.ComponentResource):
                             image=svc.image,
                             resources=gcp.cloudrunv2.ServiceTemplateContainerResourcesArgs(
                                 limits={"cpu": svc.cpu, "memory": svc.memory},
+                                # Explicit: once resources are set, unset means CPU always
+                                # allocated (instance billing), and fractional CPU fails.
+                                cpu_idle=svc.cpu_idle,
                             ),
                             envs=envs or None,
                         )
@@ -89,4 +95,12 @@ class PrivateService(pulumi.ComponentResource):
         self.name = self.service.name
         self.uri = self.service.uri
         self.runtime_email = self.runtime_account.email
-        self.register_outputs({"name": self.name, "uri": self.uri, "runtime_email": self.runtime_email})
+        self.timeout_seconds = svc.timeout_seconds
+        self.register_outputs(
+            {
+                "name": self.name,
+                "uri": self.uri,
+                "runtime_email": self.runtime_email,
+                "timeout_seconds": self.timeout_seconds,
+            }
+        )

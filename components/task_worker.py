@@ -86,6 +86,11 @@ class TaskWorker(pulumi.ComponentResource):
             "audience": self.service.uri,
             "invokerEmail": self.invoker.email,
             "runtimeEmail": self.service.runtime_email,
-            "queues": {key: {"path": q.queue_path, "targetPath": q.target_path} for key, q in self.queues.items()},
+            # Each task's dispatch deadline: equal to the service timeout (see README).
+            "timeoutSeconds": self.service.timeout_seconds,
+            "queues": {
+                key: {"path": q.queue_path, "paths": [q.queue_path], "targetPath": q.target_path}
+                for key, q in self.queues.items()
+            },
         }
         self.register_outputs(self.outputs)

@@ -58,22 +58,41 @@ def queue_entries(draw: st.DrawFn) -> dict[str, Any]:
 def valid_configs(draw: st.DrawFn, max_queues: int = 20) -> dict[str, Any]:
     """A config as a plain dict of full key -> value (objects as dicts)."""
     min_instances = draw(st.integers(0, 5))
+    # (cpu, memory, concurrency bound) that Cloud Run accepts (tests/test_limits.py has the matrix).
+    cpu, memory, max_concurrency = draw(
+        st.sampled_from(
+            [
+                ("1", "512Mi", 1000),
+                ("1000m", "2Gi", 1000),
+                ("2", "4Gi", 1000),
+                ("4", "8Gi", 1000),
+                ("0.5", "512Mi", 1),
+                ("0.25", "256Mi", 1),
+                ("8", "32Gi", 1000),
+            ]
+        )
+    )
     service = {
         "image": draw(st.sampled_from(["us-docker.pkg.dev/cloudrun/container/hello", "gcr.io/p/worker:1.2"])),
         "minInstances": min_instances,
         "maxInstances": draw(st.integers(max(1, min_instances), 100)),
-        "concurrency": draw(st.integers(1, 1000)),
-        "timeoutSeconds": draw(st.integers(1, 3600)),
-        "cpu": draw(st.sampled_from(["1", "2", "4", "1000m", "0.5"])),
-        "memory": draw(st.sampled_from(["128Mi", "512Mi", "1Gi", "4Gi"])),
+        "concurrency": draw(st.integers(1, max_concurrency)),
+        "timeoutSeconds": draw(st.integers(600, 1800)),
+        "cpu": cpu,
+        "memory": memory,
+        "cpuIdle": True if max_concurrency == 1 else draw(st.booleans()),
         "env": draw(st.dictionaries(words(LOWER.upper(), LOWER.upper() + DIGITS + "_", 8), st.text(max_size=10))),
         "ingress": draw(st.sampled_from(["internal", "internal-and-cloud-load-balancing"])),
     }
+    # Leave fields out at random, but never break a CPU × memory pair (defaults are 1 CPU, 512Mi).
+    keep = {k for k in service if draw(st.booleans())} | {"minInstances"}
+    if keep & {"cpu", "memory", "concurrency", "cpuIdle"}:
+        keep |= {"cpu", "memory", "concurrency", "cpuIdle"}
     keys = draw(st.lists(queue_keys, min_size=1, max_size=max_queues, unique=True))
     config: dict[str, Any] = {
         "gcp:project": "test-project",
         "gcp:region": draw(st.sampled_from(sorted(CLOUD_TASKS_LOCATIONS))),
-        NS + "service": {k: v for k, v in service.items() if draw(st.booleans()) or k == "minInstances"},
+        NS + "service": {k: v for k, v in service.items() if k in keep},
         NS + "queues": {k: draw(queue_entries()) for k in keys},
         NS + "enqueuers": draw(
             st.lists(
@@ -124,9 +143,9 @@ BAD_SERVICE_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "minInstances": st.integers(max_value=-1) | st.just("1"),
     "maxInstances": st.integers(max_value=0) | st.just(True),
     "concurrency": st.integers(max_value=0) | st.integers(min_value=1001),
-    "timeoutSeconds": st.integers(max_value=0) | st.integers(min_value=3601),
-    "cpu": st.sampled_from(["9", "0.01", "lots", "10m", True]),
-    "memory": st.sampled_from(["64Mi", "33Gi", "1TB", "512", 512]),
+    "timeoutSeconds": st.integers(max_value=599) | st.integers(min_value=1801),
+    "cpu": st.sampled_from(["9", "0.01", "lots", "10m", True, "3", "1.5", "0.0805"]),
+    "memory": st.sampled_from(["64Mi", "33Gi", "1TB", "512", 512, "512Mi\n"]),
     "env": st.sampled_from([["A=1"], {"PORT": "1"}, {"A": 1}, {"1A": "x"}, "A=1"]),
     "ingress": st.sampled_from(["all", "public", "INGRESS_TRAFFIC_ALL", "", None]),
 }

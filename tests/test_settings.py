@@ -38,8 +38,8 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"service": {"concurrency": "80"}}, "task-worker:service.concurrency"),
     ({"service": {"concurrency": True}}, "task-worker:service.concurrency"),
     ({"service": {"concurrency": 2.5}}, "task-worker:service.concurrency"),
-    ({"service": {"timeoutSeconds": 0}}, "task-worker:service.timeoutSeconds"),
-    ({"service": {"timeoutSeconds": 3601}}, "task-worker:service.timeoutSeconds"),
+    ({"service": {"timeoutSeconds": 599}}, "task-worker:service.timeoutSeconds"),
+    ({"service": {"timeoutSeconds": 1801}}, "task-worker:service.timeoutSeconds"),
     ({"service": {"cpu": "9"}}, "task-worker:service.cpu"),
     ({"service": {"cpu": "lots"}}, "task-worker:service.cpu"),
     ({"service": {"memory": "64Mi"}}, "task-worker:service.memory"),
@@ -165,7 +165,14 @@ def test_queue_fields_left_out_take_defaults() -> None:
 def test_accepted_edge_values() -> None:
     settings = parse_settings(
         stack_config(
-            service={"minInstances": 3, "maxInstances": 3, "concurrency": 1000, "timeoutSeconds": 3600, "cpu": 4},
+            service={
+                "minInstances": 3,
+                "maxInstances": 3,
+                "concurrency": 1000,
+                "timeoutSeconds": 1800,
+                "cpu": 4,
+                "memory": "2Gi",
+            },
             queues={
                 "q": {
                     "maxDispatchesPerSecond": 500,

@@ -343,10 +343,14 @@ def test_outputs(stack_run: Run) -> None:
     by_key = queues(stack_run)
     assert set(out["queues"]) == set(by_key)
     for key, queue in by_key.items():
+        path = f"projects/{stack_run.project}/locations/europe-west1/queues/{queue.outputs['name']}"
         assert out["queues"][key] == {
-            "path": f"projects/{stack_run.project}/locations/europe-west1/queues/{queue.outputs['name']}",
+            "path": path,
+            "paths": [path],
             "targetPath": queue.inputs["httpTarget"]["uriOverride"]["pathOverride"]["path"],
         }
+    # The producer library sets each task's dispatch deadline to this (issue 7 §2).
+    assert out["timeoutSeconds"] == int(service.inputs["template"]["timeout"].removesuffix("s"))
 
 
 # --- defaults, secrets, warnings -----------------------------------------------------

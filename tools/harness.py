@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import runpy
 from collections.abc import Mapping
@@ -21,7 +20,6 @@ from typing import Any
 from unittest import mock
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc, sync_await
 from pulumi.runtime import resource as resource_runtime
@@ -30,9 +28,10 @@ from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from tools.stackfile import SECRET, read_stack_file
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "task-worker"
-SECRET = "[secret]"
 # A fixed fake project number: service agents and run.app URLs carry one.
 PROJECT_NUMBER = "123456789012"
 
@@ -55,34 +54,12 @@ def stacks(root: Path = ROOT) -> list[str]:
 
 
 def load_stack_config(stack: str, root: Path = ROOT) -> StackConfig:
-    """Pulumi.<stack>.yaml as the engine would pass it; encrypted values become "[secret]"."""
+    """Pulumi.<stack>.yaml as the engine would pass it (tools.stackfile); secrets as "[secret]"."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise StackNotFoundError(stack, stacks(root))
-    doc = yaml.safe_load(path.read_text()) or {}
-    values: dict[str, str] = {}
-    secret: set[str] = set()
-    for key, value in (doc.get("config") or {}).items():
-        # The engine normalises "project:config:key" to "project:key"; a bare key is the project's.
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        plain, is_secret = _unsecure(value)
-        values[full] = plain if isinstance(plain, str) else json.dumps(plain)
-        if is_secret:
-            secret.add(full)
-    return StackConfig(stack, values, frozenset(secret))
-
-
-def _unsecure(value: Any) -> tuple[Any, bool]:
-    """Replace `{secure: ciphertext}` (which cannot be decrypted offline) by a placeholder."""
-    if isinstance(value, dict) and set(value) == {"secure"}:
-        return SECRET, True
-    if isinstance(value, dict):
-        pairs = {k: _unsecure(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
-    if isinstance(value, list):
-        items = [_unsecure(v) for v in value]
-        return [v for v, _ in items], any(s for _, s in items)
-    return value, False
+    read = read_stack_file(path, PROJECT)
+    return StackConfig(stack, read.values, read.secret_keys)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from policy.rules import ResourceView, Violation, check
 from tools.harness import ROOT, Resource, Run, StackNotFoundError, load_stack_config, run_program
+from tools.stackfile import StackFileError
 
 # The floor the data dependencies set: API → service accounts → service → queues → queue IAM.
 CRITICAL_PATH_FLOOR = 5
@@ -230,7 +231,7 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
 
     try:
         config = load_stack_config(args.stack, root)
-    except StackNotFoundError as err:
+    except (StackNotFoundError, StackFileError) as err:
         print(f"plan: {err}", file=sys.stderr)
         return 2
     run = run_program(config, root / "__main__.py")
