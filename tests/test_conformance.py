@@ -31,8 +31,8 @@ from tools.harness import SECRET, Run, StackConfig
 QUEUE = "gcp:cloudtasks/queue:Queue"
 SERVICE = "gcp:cloudrunv2/service:Service"
 
-# Generated configs whose rendered inputs must conform, besides the dev and prod stacks. Each
-# puts in front of the checker an input the stack files don't: a paused queue, env vars, secret
+# Generated configs whose rendered inputs must conform, besides conftest's small and full stacks.
+# Each puts in front of the checker an input those two don't: a paused queue, env vars, secret
 # env, LB ingress, several queues, every default (a fractional backoff).
 CONFIGS: Mapping[str, Callable[[], StackConfig]] = {
     "defaults": lambda: stack_config(),
@@ -62,10 +62,10 @@ def generated() -> dict[str, Run]:
     return {}
 
 
-@pytest.fixture(params=["dev", "prod", *CONFIGS])
+@pytest.fixture(params=["small", "full", *CONFIGS])
 def case(request: pytest.FixtureRequest, generated: dict[str, Run]) -> Case:
     name: str = request.param
-    if name in ("dev", "prod"):
+    if name in ("small", "full"):
         return Case(name, request.getfixturevalue(name))  # conftest's session runs
     if name not in generated:  # each program runs once per module, however many tests read it
         generated[name] = run_ok(CONFIGS[name]())
@@ -125,13 +125,13 @@ def changed(inputs: Mapping[str, Any], dotted: str, value: Any) -> dict[str, Any
 
 
 @pytest.fixture
-def queue_inputs(dev: Run) -> Mapping[str, Any]:
-    return dev.one(QUEUE).inputs
+def queue_inputs(small: Run) -> Mapping[str, Any]:
+    return small.one(QUEUE).inputs
 
 
 @pytest.fixture
-def service_inputs(dev: Run) -> Mapping[str, Any]:
-    return dev.one(SERVICE).inputs
+def service_inputs(small: Run) -> Mapping[str, Any]:
+    return small.one(SERVICE).inputs
 
 
 @pytest.mark.parametrize(

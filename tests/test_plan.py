@@ -7,26 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import stack_config
+from tests.conftest import SMALL, stack_config, stack_file_text
 from tools import plan
 from tools.harness import ROOT, Resource, Run, run_program
 
 QUEUE = "gcp:cloudtasks/queue:Queue"
 
 
-def test_dev_plan_prints_tree_and_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code = plan.main(["dev", "--json", str(tmp_path / "p.json"), "--mermaid", str(tmp_path / "p.mmd")])
+def test_plan_prints_tree_and_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    root = _stack_dir(tmp_path, "small", stack_file_text(**SMALL))
+    code = plan.main(["small", "--json", str(tmp_path / "p.json"), "--mermaid", str(tmp_path / "p.mmd")], root=root)
     out = capsys.readouterr().out
     assert code == 0
     lines = out.splitlines()
     assert lines[-1] == "17 resources (12 cloud resources, 5 components), critical path 5, invokes 0"
     assert "[component] task-worker:gcp:TaskWorker  task-worker" in out
     assert "ingress=INGRESS_TRAFFIC_INTERNAL_ONLY" in out
-    assert "oidc_account=task-worker-dev-invoker@my-project-dev.iam.gserviceaccount.com" in out
+    assert "oidc_account=task-worker-small-invoker@acme-tasks-small.iam.gserviceaccount.com" in out
     assert "role=roles/run.invoker" in out
     assert '"maxDispatchesPerSecond": 1' in out
     doc = json.loads((tmp_path / "p.json").read_text())
-    assert (doc["stack"], doc["project"], doc["criticalPath"], doc["invokes"]) == ("dev", "my-project-dev", 5, 0)
+    assert (doc["stack"], doc["project"], doc["criticalPath"], doc["invokes"]) == ("small", "acme-tasks-small", 5, 0)
     assert len(doc["resources"]) == 17
     for r in doc["resources"]:
         assert sorted(r) == ["dependsOn", "inputs", "name", "parent", "type", "urn"]
@@ -35,10 +36,10 @@ def test_dev_plan_prints_tree_and_summary(capsys: pytest.CaptureFixture[str], tm
     assert mermaid.count(" --> ") == 14
 
 
-def test_prod_critical_path_stays_at_the_floor(prod: Run) -> None:
-    result = plan.make_plan(prod)
+def test_two_queue_critical_path_stays_at_the_floor(full: Run) -> None:
+    result = plan.make_plan(full)
     assert result.critical_path == plan.CRITICAL_PATH_FLOOR == 5
-    assert prod.invokes == []
+    assert full.invokes == []
     assert result.mandatory == []
 
 
@@ -83,11 +84,13 @@ def test_invalid_config_exit_2_every_problem_no_traceback(tmp_path: Path, capsys
     assert "Traceback" not in err
 
 
-def test_missing_stack_lists_the_stacks(capsys: pytest.CaptureFixture[str]) -> None:
-    assert plan.main(["staging"]) == 2
+def test_missing_stack_lists_the_stacks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _stack_dir(tmp_path, "qa", stack_file_text())
+    (root / "Pulumi.live.yaml").write_text(stack_file_text())
+    assert plan.main(["staging"], root=root) == 2
     err = capsys.readouterr().err
     assert "Pulumi.staging.yaml" in err
-    assert "dev, prod" in err
+    assert "live, qa" in err
 
 
 def test_mandatory_violation_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,9 +132,9 @@ def test_dependency_on_a_component_means_on_all_its_children() -> None:
     assert plan.critical_path(resources) == 3
 
 
-def test_nothing_waits_on_what_it_does_not_use(prod: Run) -> None:
-    edges = plan._expanded(prod.resources)
-    types = {r.urn: r.type for r in prod.resources}
+def test_nothing_waits_on_what_it_does_not_use(full: Run) -> None:
+    edges = plan._expanded(full.resources)
+    types = {r.urn: r.type for r in full.resources}
     for urn, deps in edges.items():
         kinds = sorted(types[d] for d in deps)
         if types[urn] == "gcp:cloudtasks/queueIamMember:QueueIamMember":

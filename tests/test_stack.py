@@ -1,4 +1,4 @@
-"""What both stacks declare, resource by resource, and how the pieces are wired."""
+"""What the tests' two stacks (conftest's `small` and `full`) declare, resource by resource, and the wiring."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_ok, stack_config
+from tests.conftest import FULL_ENQUEUERS, SMALL_ENQUEUERS, SMALL_PROJECT, full_config, run_ok, stack_config
 from tools.harness import Resource, Run
 
 API = "gcp:projects/service:Service"
@@ -18,12 +18,6 @@ AGENT = "gcp:projects/serviceIdentity:ServiceIdentity"
 SA_IAM = "gcp:serviceaccount/iAMMember:IAMMember"
 QUEUE = "gcp:cloudtasks/queue:Queue"
 QUEUE_IAM = "gcp:cloudtasks/queueIamMember:QueueIamMember"
-
-DEV_ENQUEUERS = ["serviceAccount:producer@my-project-dev.iam.gserviceaccount.com"]
-PROD_ENQUEUERS = [
-    "serviceAccount:orders-api@my-project-prod.iam.gserviceaccount.com",
-    "group:task-producers@example.com",
-]
 
 
 def accounts(run: Run) -> dict[str, Resource]:
@@ -50,7 +44,7 @@ def host(uri: str) -> str:
 
 @pytest.mark.parametrize(
     ("stack", "n_queues", "n_enqueuers"),
-    [("dev", 1, len(DEV_ENQUEUERS)), ("prod", 2, len(PROD_ENQUEUERS))],
+    [("small", 1, len(SMALL_ENQUEUERS)), ("full", 2, len(FULL_ENQUEUERS))],
 )
 def test_inventory(request: pytest.FixtureRequest, stack: str, n_queues: int, n_enqueuers: int) -> None:
     run: Run = request.getfixturevalue(stack)
@@ -132,7 +126,7 @@ def test_runtime_account_gets_no_grants(stack_run: Run) -> None:
     ("stack", "expected"),
     [
         (
-            "dev",
+            "small",
             {
                 "image": "us-docker.pkg.dev/cloudrun/container/hello",
                 "scaling": {"minInstanceCount": 0, "maxInstanceCount": 2},
@@ -140,11 +134,11 @@ def test_runtime_account_gets_no_grants(stack_run: Run) -> None:
                 "timeout": "600s",
                 "limits": {"cpu": "1", "memory": "512Mi"},
                 "envs": [{"name": "LOG_LEVEL", "value": "debug"}],
-                "labels": {"managed-by": "pulumi", "stack": "dev", "env": "dev"},
+                "labels": {"managed-by": "pulumi", "stack": "small", "env": "small"},
             },
         ),
         (
-            "prod",
+            "full",
             {
                 "image": "us-docker.pkg.dev/cloudrun/container/hello",
                 "scaling": {"minInstanceCount": 1, "maxInstanceCount": 20},
@@ -152,7 +146,7 @@ def test_runtime_account_gets_no_grants(stack_run: Run) -> None:
                 "timeout": "900s",
                 "limits": {"cpu": "2", "memory": "1Gi"},
                 "envs": [{"name": "LOG_LEVEL", "value": "info"}],
-                "labels": {"managed-by": "pulumi", "stack": "prod", "env": "prod", "team": "platform"},
+                "labels": {"managed-by": "pulumi", "stack": "full", "env": "full", "team": "platform"},
             },
         ),
     ],
@@ -184,7 +178,7 @@ def test_run_invoker_on_this_service_only(stack_run: Run) -> None:
     assert invoker.inputs["accountId"] == f"task-worker-{stack_run.stack}-invoker"
 
 
-@pytest.mark.parametrize(("stack", "enqueuers"), [("dev", DEV_ENQUEUERS), ("prod", PROD_ENQUEUERS)])
+@pytest.mark.parametrize(("stack", "enqueuers"), [("small", SMALL_ENQUEUERS), ("full", FULL_ENQUEUERS)])
 def test_act_as_on_the_invoker_account_only(request: pytest.FixtureRequest, stack: str, enqueuers: list[str]) -> None:
     run: Run = request.getfixturevalue(stack)
     invoker = accounts(run)["invoker"]
@@ -205,7 +199,7 @@ def test_act_as_on_the_invoker_account_only(request: pytest.FixtureRequest, stac
     ("stack", "key", "rate_limits", "retry", "sampling", "path"),
     [
         (
-            "dev",
+            "small",
             "default",
             {"maxDispatchesPerSecond": 1, "maxConcurrentDispatches": 5},
             {"maxAttempts": 5, "minBackoff": "1s", "maxBackoff": "60s", "maxDoublings": 3, "maxRetryDuration": "3600s"},
@@ -213,7 +207,7 @@ def test_act_as_on_the_invoker_account_only(request: pytest.FixtureRequest, stac
             "/tasks",
         ),
         (
-            "prod",
+            "full",
             "default",
             {"maxDispatchesPerSecond": 50, "maxConcurrentDispatches": 500},
             {
@@ -227,7 +221,7 @@ def test_act_as_on_the_invoker_account_only(request: pytest.FixtureRequest, stac
             "/tasks",
         ),
         (
-            "prod",
+            "full",
             "bulk",
             {"maxDispatchesPerSecond": 5, "maxConcurrentDispatches": 100},
             {
@@ -276,7 +270,7 @@ def test_queue_target_comes_from_service_and_invoker(stack_run: Run) -> None:
         assert invoker.urn in queue.dependencies
 
 
-@pytest.mark.parametrize(("stack", "enqueuers"), [("dev", DEV_ENQUEUERS), ("prod", PROD_ENQUEUERS)])
+@pytest.mark.parametrize(("stack", "enqueuers"), [("small", SMALL_ENQUEUERS), ("full", FULL_ENQUEUERS)])
 def test_enqueuers_on_each_queue(request: pytest.FixtureRequest, stack: str, enqueuers: list[str]) -> None:
     run: Run = request.getfixturevalue(stack)
     bindings = run.of_type(QUEUE_IAM)
@@ -289,9 +283,10 @@ def test_enqueuers_on_each_queue(request: pytest.FixtureRequest, stack: str, enq
             assert b.inputs["project"] == queue.inputs["project"]
 
 
-def test_queues_never_wait_for_each_other(prod: Run) -> None:
-    urns = {q.urn for q in prod.of_type(QUEUE)}
-    for queue in prod.of_type(QUEUE):
+def test_queues_never_wait_for_each_other(full: Run) -> None:
+    urns = {q.urn for q in full.of_type(QUEUE)}
+    assert len(urns) == 2
+    for queue in full.of_type(QUEUE):
         assert not urns & set(queue.dependencies)
 
 
@@ -318,7 +313,7 @@ def test_no_public_member_no_project_iam_no_keys_no_invokes(stack_run: Run) -> N
     assert stack_run.invokes == []
 
 
-@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])
+@pytest.mark.parametrize(("stack", "protected"), [("small", False), ("full", True)])
 def test_deletion_settings(request: pytest.FixtureRequest, stack: str, protected: bool) -> None:
     run: Run = request.getfixturevalue(stack)
     assert run.one(SERVICE).inputs["deletionProtection"] is protected
@@ -420,6 +415,9 @@ def test_capacity_warning() -> None:
     assert "2 × 10 = 20" in warning
 
 
-def test_two_stacks_can_share_a_project(dev: Run, prod: Run) -> None:
-    ids = {stack: {a.inputs["accountId"] for a in run.of_type(ACCOUNT)} for stack, run in (("d", dev), ("p", prod))}
-    assert not ids["d"] & ids["p"]
+def test_two_stacks_can_share_a_project(small: Run) -> None:
+    neighbour = run_ok(full_config(**{"gcp:project": SMALL_PROJECT}))
+    assert neighbour.project == small.project
+    ours, theirs = ({a.inputs["accountId"] for a in run.of_type(ACCOUNT)} for run in (small, neighbour))
+    assert len(ours) == len(theirs) == 2
+    assert not ours & theirs

@@ -23,10 +23,9 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc, sync_await
 from pulumi.runtime import resource as resource_runtime
-from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 from tools.stackfile import SECRET, read_stack_file
 
@@ -147,7 +146,7 @@ def _plain(value: Any) -> Any:
 def _show_secrets(value: Any) -> Any:
     """Plain values with each secret, however deep, shown as "[secret]" (and only it)."""
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        if rpc.is_rpc_secret(value):
             return SECRET
         return {k: _show_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -207,7 +206,7 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
     # A fresh event loop, root stack and monitor per run (pulumi/pulumi#24338, #6561).
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    runtime_settings.ROOT.set(None)
+    pulumi.runtime.reset_options()
     pulumi.runtime.set_all_config(dict(config.values), list(config.secret_keys))
     provider = ProviderMocks(run)
     pulumi.runtime.set_mocks(
@@ -219,11 +218,11 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
         monitor=RecordingMonitor(provider, run),
     )
 
-    def body() -> None:
+    async def body() -> None:
         runpy.run_path(str(program), run_name="__main__")
-        root = runtime_settings.get_root_resource()
+        root = pulumi.runtime.get_root_resource()
         exports: dict[str, Any] = getattr(root, "outputs", {})
-        run.exports = _sync_await(pulumi.Output.from_input(exports).future()) or {}
+        run.exports = await pulumi.Output.from_input(exports).future() or {}
 
     # The SDK walks the whole Python stack at every registration to record source
     # positions, which only the engine's display uses: most of a registration's cost.
@@ -242,7 +241,7 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
     tracked = [mock.patch.object(m, "_ensure_event_loop", ensure_event_loop) for m in (sync_await, mocks)]
     try:
         with no_trace, tracked[0], tracked[1]:
-            _sync_await(run_pulumi_func(body))
+            loop.run_until_complete(run_pulumi_func(body))
     except Exception as err:
         run.error = err
     finally:
