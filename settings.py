@@ -79,6 +79,7 @@ INT32_MAX = 2**31 - 1
 MAX_DISPATCHES_PER_SECOND = 500.0
 MAX_CONCURRENT_DISPATCHES = 5000
 MAX_QUEUES_PER_LOCATION = 1000
+MAX_SHARDS = MAX_QUEUES_PER_LOCATION
 # google.protobuf.Duration: at most 315,576,000,000 s (10,000 years), up to 9 fractional digits.
 MAX_DURATION_SECONDS = 315_576_000_000
 # Cloud Run limits (gcp-facts.md: Cloud Run v2).
@@ -464,6 +465,14 @@ class QueueSettings(_Model):
         le=1,
         allow_inf_nan=False,
     )
+    shards: int = _described(
+        "Queues with these same settings and path; producers spread tasks over them. One queue "
+        f"dispatches at most {MAX_DISPATCHES_PER_SECOND:g}/s: more throughput means more queues.",
+        f"a whole number from 1 to {MAX_SHARDS}; all queues' shards together ≤ {MAX_QUEUES_PER_LOCATION}",
+        default=1,
+        ge=1,
+        le=MAX_SHARDS,
+    )
     paused: bool = _described("true pauses dispatch (tasks can still be added).", "true or false", default=False)
     _key: str = PrivateAttr(default="default")
 
@@ -614,6 +623,29 @@ class StackConfig(_Model):
         if problems:
             raise _cross(problems)
         return members
+
+    @model_validator(mode="after")
+    def _queue_count(self) -> StackConfig:
+        problems: list[tuple[str, Any, str]] = []
+        total = sum(q.shards for q in self.queues.values())
+        if total > MAX_QUEUES_PER_LOCATION:
+            problems.append(
+                (
+                    "queues",
+                    f"{total} queues (shards included)",
+                    f"expected at most {MAX_QUEUES_PER_LOCATION} queues in one location (Cloud Tasks' limit)",
+                )
+            )
+        # Shard i of queue `a` is named `a-i`: a queue key `a-i` would be a second resource of that name.
+        for key, queue in self.queues.items():
+            for shard in range(1, queue.shards):
+                if f"{key}-{shard}" in self.queues:
+                    problems.append(
+                        (f"queues.{key}-{shard}", f"{key}-{shard}", f"its names collide with shard {shard} of {key}")
+                    )
+        if problems:
+            raise _cross(problems)
+        return self
 
     @model_validator(mode="after")
     def _location_set(self) -> StackConfig:
@@ -853,11 +885,20 @@ def _warnings(model: StackConfig, queues: tuple[QueueSettings, ...]) -> Iterable
     service = model.service
     capacity = service.max_instances * service.concurrency
     for q in queues:
-        if q.max_concurrent_dispatches > capacity:
+        concurrent = q.shards * q.max_concurrent_dispatches
+        if concurrent > capacity:
+            shown = f"{q.shards} shards × {q.max_concurrent_dispatches} = {concurrent}" if q.shards > 1 else concurrent
             yield (
-                f"{ns}queues.{q.key}.maxConcurrentDispatches ({q.max_concurrent_dispatches}) exceeds the service's "
-                f"capacity, maxInstances × concurrency = {service.max_instances} × {service.concurrency} = "
-                f"{capacity}: Cloud Tasks would see 429s and back off"
+                f"{ns}queues.{q.key}.maxConcurrentDispatches ({shown}) "
+                f"exceeds the service's capacity, maxInstances × concurrency = {service.max_instances} × "
+                f"{service.concurrency} = {capacity}: Cloud Tasks would see 429s and back off"
+            )
+        if q.shards > 1:
+            yield (
+                f"{ns}queues.{q.key}.shards: {q.shards} queues dispatch up to {q.shards} × "
+                f"{q.max_dispatches_per_second:g} = {q.shards * q.max_dispatches_per_second:g} tasks/s together. "
+                "Ramp a new queue's traffic up gradually (Google's 500/50/5 pattern: start at ≤ 500 tasks/s, "
+                "grow by ≤ 50 % every 5 minutes)"
             )
     # Placeholders from the sample stacks, still there: the first `pulumi up` would fail or grant nobody.
     if model.project.startswith(("my-project", "example")):

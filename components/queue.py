@@ -28,9 +28,15 @@ class TaskQueueArgs:
 
 
 class TaskQueue(pulumi.ComponentResource):
-    """One queue; producers need only its path: host, path and token come from the queue."""
+    """One queue, or N shards of it with the same settings and path.
 
+    Producers need only a queue's path: host, path and token come from the queue. One queue
+    dispatches at most 500 tasks/s; Google's advice for more is more queues (gcp-facts.md).
+    """
+
+    queues: list[gcp.cloudtasks.Queue]
     queue: gcp.cloudtasks.Queue
+    queue_paths: list[pulumi.Output[str]]
     queue_path: pulumi.Output[str]
     target_path: str
 
@@ -38,9 +44,37 @@ class TaskQueue(pulumi.ComponentResource):
         super().__init__("task-worker:gcp:TaskQueue", name, None, opts)
         q = args.queue
         host = pulumi.Output.from_input(args.service_uri).apply(_host)
+        self.queues = []
+        self.queue_paths = []
+        for shard in range(q.shards):
+            # Shard 0 keeps the unsharded names, so adding shards never replaces a queue.
+            shard_name = name if shard == 0 else f"{name}-{shard}"
+            queue = self._queue(shard_name, args, host)
+            for member in args.enqueuers:
+                gcp.cloudtasks.QueueIamMember(
+                    f"{shard_name}-enqueuer-{slug(member)}",
+                    gcp.cloudtasks.QueueIamMemberArgs(
+                        project=args.project,
+                        location=args.location,
+                        name=queue.name,
+                        role=ENQUEUER,
+                        member=member,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            self.queues.append(queue)
+            self.queue_paths.append(
+                pulumi.Output.concat("projects/", args.project, "/locations/", args.location, "/queues/", queue.name)
+            )
+        self.queue, self.queue_path = self.queues[0], self.queue_paths[0]
+        self.target_path = q.path
+        self.register_outputs({"paths": self.queue_paths, "target_path": self.target_path})
+
+    def _queue(self, name: str, args: TaskQueueArgs, host: pulumi.Input[str]) -> gcp.cloudtasks.Queue:
+        q = args.queue
         # No explicit name: Pulumi auto-names the queue, because a deleted queue's
         # name stays blocked for days and a replacement under it would fail.
-        self.queue = gcp.cloudtasks.Queue(
+        return gcp.cloudtasks.Queue(
             name,
             gcp.cloudtasks.QueueArgs(
                 project=args.project,
@@ -79,23 +113,6 @@ class TaskQueue(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api]),
         )
-        for member in args.enqueuers:
-            gcp.cloudtasks.QueueIamMember(
-                f"{name}-enqueuer-{slug(member)}",
-                gcp.cloudtasks.QueueIamMemberArgs(
-                    project=args.project,
-                    location=args.location,
-                    name=self.queue.name,
-                    role=ENQUEUER,
-                    member=member,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-        self.queue_path = pulumi.Output.concat(
-            "projects/", args.project, "/locations/", args.location, "/queues/", self.queue.name
-        )
-        self.target_path = q.path
-        self.register_outputs({"path": self.queue_path, "target_path": self.target_path})
 
 
 def _host(uri: str) -> str:

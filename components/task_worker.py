@@ -89,7 +89,7 @@ class TaskWorker(pulumi.ComponentResource):
             # Each task's dispatch deadline: equal to the service timeout (see README).
             "timeoutSeconds": self.service.timeout_seconds,
             "queues": {
-                key: {"path": q.queue_path, "paths": [q.queue_path], "targetPath": q.target_path}
+                key: {"path": q.queue_path, "paths": q.queue_paths, "targetPath": q.target_path}
                 for key, q in self.queues.items()
             },
         }
