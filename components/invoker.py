@@ -13,7 +13,7 @@ RUN_INVOKER = "roles/run.invoker"
 # smallest predefined role holding it (roles/iam.serviceAccountUser does not).
 OPENID_TOKEN_CREATOR = "roles/iam.serviceAccountOpenIdTokenCreator"
 # A service agent created on request is not usable at once (cloud-foundation-fabric #3334);
-# the agent's branch runs beside the Cloud Run service's, so the wait costs no deploy time.
+# the wait sits on the agent's own branch, off the critical path (README "First deploy in a fresh project").
 AGENT_PROPAGATION = "30s"
 
 

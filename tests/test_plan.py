@@ -32,7 +32,7 @@ def test_dev_plan_prints_tree_and_summary(capsys: pytest.CaptureFixture[str], tm
         assert sorted(r) == ["dependsOn", "inputs", "name", "parent", "type", "urn"]
     mermaid = (tmp_path / "p.mmd").read_text()
     assert mermaid.startswith("flowchart LR\n")
-    assert mermaid.count(" --> ") == 14
+    assert mermaid.count(" --> ") == 15  # the agent grant waits for the agent: agent -> wait -> grant
 
 
 def test_prod_critical_path_stays_at_the_floor(prod: Run) -> None:
