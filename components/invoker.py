@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
-
-from components.naming import slug
+import pulumiverse_time as time
 
 RUN_INVOKER = "roles/run.invoker"
-SERVICE_ACCOUNT_USER = "roles/iam.serviceAccountUser"
+# Minting an OIDC token as an account is iam.serviceAccounts.getOpenIdToken; this is the
+# smallest predefined role holding it (roles/iam.serviceAccountUser does not).
+OPENID_TOKEN_CREATOR = "roles/iam.serviceAccountOpenIdTokenCreator"
+# A service agent created on request is not usable at once (cloud-foundation-fabric #3334);
+# the wait sits on the agent's own branch, off the critical path (README "First deploy in a fresh project").
+AGENT_PROPAGATION = "30s"
 
 
 @dataclass(frozen=True)
@@ -22,12 +25,12 @@ class TaskInvokerArgs:
     service_name: pulumi.Input[str]
     iam_api: pulumi.Resource
     cloud_tasks_api: pulumi.Resource
-    # Members that create tasks carrying their own OIDC token need actAs on the invoker.
-    enqueuers: Sequence[str] = ()
 
 
 class TaskInvoker(pulumi.ComponentResource):
-    """Invoker service account, its run.invoker grant on one service, and actAs grants on it."""
+    """Invoker service account, its run.invoker grant on one service, and the Cloud Tasks
+    service agent's right to mint its OIDC tokens. Enqueuers get nothing here: the queue's
+    own token names the invoker, so creating a task needs no actAs on it."""
 
     account: gcp.serviceaccount.Account
     email: pulumi.Output[str]
@@ -68,21 +71,29 @@ class TaskInvoker(pulumi.ComponentResource):
             gcp.projects.ServiceIdentityArgs(project=args.project, service="cloudtasks.googleapis.com"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api]),
         )
-        # actAs on the invoker account only (never project-wide, which would let the
-        # member mint tokens as any account): the agent, and each enqueuer.
-        self._act_as(f"{name}-agent-actas", self.cloud_tasks_agent.member)
-        for member in args.enqueuers:
-            self._act_as(f"{name}-actas-{slug(member)}", member)
-
-        self.register_outputs({"email": self.email, "member": self.member})
-
-    def _act_as(self, resource_name: str, member: pulumi.Input[str]) -> None:
-        gcp.serviceaccount.IAMMember(
-            resource_name,
-            gcp.serviceaccount.IAMMemberArgs(
-                service_account_id=self.account.name,
-                role=SERVICE_ACCOUNT_USER,
-                member=member,
-            ),
+        # First deploy in a fresh project: a just-created agent can be refused as "does not
+        # exist" by setIamPolicy (cloud-foundation-fabric #3334). pulumi-gcp already waits 10 s
+        # after creating each service account (magic-modules #10813); nothing waits after the
+        # agent, so wait here, once, before its grant. See README "First deploy in a fresh project".
+        agent_ready = time.Sleep(
+            f"{name}-cloudtasks-agent-ready",
+            create_duration=AGENT_PROPAGATION,
+            # A new agent (another project) waits again; a plain re-run never does.
+            triggers={"agent": self.cloud_tasks_agent.email},
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The agent mints the invoker's tokens (getOpenIdToken): on this one account only.
+        # A project-wide grant would let it sign as every account in the project; Google's
+        # own project-level roles/cloudtasks.serviceAgent is there only when Google created
+        # the agent at API enablement, never when ServiceIdentity did.
+        gcp.serviceaccount.IAMMember(
+            f"{name}-agent-token-creator",
+            gcp.serviceaccount.IAMMemberArgs(
+                service_account_id=self.account.name,
+                role=OPENID_TOKEN_CREATOR,
+                member=self.cloud_tasks_agent.member,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[agent_ready]),
+        )
+
+        self.register_outputs({"email": self.email, "member": self.member})

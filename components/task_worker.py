@@ -57,7 +57,6 @@ class TaskWorker(pulumi.ComponentResource):
                 service_name=self.service.name,
                 iam_api=self.apis.api(IAM_API),
                 cloud_tasks_api=self.apis.api(CLOUD_TASKS_API),
-                enqueuers=s.enqueuers,
             ),
             child,
         )

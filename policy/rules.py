@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -521,6 +522,120 @@ def queue_service_same_location(resources: Sequence[ResourceView]) -> Iterator[t
                 )
 
 
+# The Cloud Tasks service agent, the one principal that mints the invoker's OIDC tokens.
+_CLOUD_TASKS_AGENT = re.compile(r"serviceAccount:service-\d+@gcp-sa-cloudtasks\.iam\.gserviceaccount\.com", re.I)
+# Roles holding iam.serviceAccounts.getOpenIdToken, which minting a queue's OIDC token needs.
+_OPENID_ON_ACCOUNT = frozenset({"roles/iam.serviceaccountopenidtokencreator", "roles/iam.serviceaccounttokencreator"})
+_AGENT_PROJECT_ROLE = "roles/cloudtasks.serviceagent"  # Google's own, contains getOpenIdToken too
+
+
+def _invoker_emails(resources: Sequence[ResourceView]) -> set[str]:
+    """The accounts that queues' httpTarget.oidcToken names, as far as they are known."""
+    emails: set[str] = set()
+    for queue in resources:
+        if _is_type(queue, QUEUE):
+            email = _text(_lookup(queue.props, "httpTarget", "oidcToken", "serviceAccountEmail"))
+            if email:
+                emails.add(email.lower())
+    return emails
+
+
+def _account_of(view: ResourceView) -> str | None:
+    """The e-mail of the account a service-account IAM resource applies to; None if unknown."""
+    target = _text(view.props.get("serviceAccountId"))
+    if not target:
+        return None
+    email = target.rsplit("/serviceAccounts/", 1)[-1]
+    return email.lower() if "@" in email else None  # a unique ID cannot be matched
+
+
+def _is_agent(member: str | None) -> bool:
+    return member is None or _CLOUD_TASKS_AGENT.fullmatch(member) is not None
+
+
+def invoker_impersonation_only_by_cloud_tasks_agent(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    invokers = _invoker_emails(resources)
+    for view in resources:
+        if not (_is_iam(view) and _is_service_account_iam(view)):
+            continue
+        account = _account_of(view)
+        if account is None or account not in invokers:
+            continue
+        for grant in _grants(view):
+            if grant.role is None or grant.role.lower() not in _IMPERSONATION_ROLES or _is_agent(grant.member):
+                continue
+            yield (
+                view.urn,
+                f'{grant.role} on the invoker account {account} is granted to "{grant.member}"; only the '
+                "Cloud Tasks service agent (serviceAccount:service-PROJECT_NUMBER@gcp-sa-cloudtasks"
+                ".iam.gserviceaccount.com) may act as or mint tokens for it: anyone else could sign "
+                "as the invoker (Cloud Scheduler, Pub/Sub push) and reach the service without the queue",
+            )
+
+
+def _mints_for(view: ResourceView, account: str) -> bool | None:
+    """Whether `view` lets the agent mint OIDC tokens for `account`; None if it cannot be told."""
+    if _is_service_account_iam(view):
+        target = _account_of(view)
+        if target is not None and target != account:
+            return False
+        roles, scope_known = _OPENID_ON_ACCOUNT, target is not None
+    elif _is_wide_iam(view):
+        roles, scope_known = frozenset({_AGENT_PROJECT_ROLE}), True
+    else:
+        return False
+    if "policyData" in view.props and view.props["policyData"] is None:
+        return None  # a whole policy still unknown
+    maybe = False
+    for grant in _grants(view):
+        role_fits = grant.role is None or grant.role.lower() in roles
+        if not (role_fits and _is_agent(grant.member)):
+            continue
+        if grant.role is not None and grant.member is not None and scope_known:
+            return True
+        maybe = True
+    return None if maybe else False
+
+
+def _declared_accounts(resources: Sequence[ResourceView]) -> set[str]:
+    """E-mails of the service accounts this stack creates (from outputs, or accountId + project)."""
+    emails: set[str] = set()
+    for view in resources:
+        if not _is_type(view, "gcp:serviceaccount/account:Account"):
+            continue
+        email = _text(view.props.get("email"))
+        account_id, project = _text(view.props.get("accountId")), _text(view.props.get("project"))
+        if not email and account_id and project:
+            email = f"{account_id}@{project}.iam.gserviceaccount.com"
+        if email:
+            emails.add(email.lower())
+    return emails
+
+
+def cloud_tasks_agent_mints_invoker_tokens(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    # Only for an invoker this stack creates: a grant on an account made elsewhere (or Google's
+    # project-level role for an agent it created at API enablement) is out of sight here.
+    invokers = _invoker_emails(resources) & _declared_accounts(resources)
+    iam_views = [v for v in resources if _is_iam(v)]
+    for queue in resources:
+        if not _is_type(queue, QUEUE):
+            continue
+        email = _text(_lookup(queue.props, "httpTarget", "oidcToken", "serviceAccountEmail"))
+        if email is None or email.lower() not in invokers:
+            continue
+        found = [_mints_for(v, email.lower()) for v in iam_views]
+        if any(f is None or f for f in found):
+            continue
+        yield (
+            queue.urn,
+            f"queue httpTarget.oidcToken names {email}, but nothing lets the Cloud Tasks service agent "
+            "mint its tokens (iam.serviceAccounts.getOpenIdToken): grant "
+            "roles/iam.serviceAccountOpenIdTokenCreator on that account to "
+            "serviceAccount:service-PROJECT_NUMBER@gcp-sa-cloudtasks.iam.gserviceaccount.com "
+            "(roles/iam.serviceAccountUser does not contain it)",
+        )
+
+
 def _cpu(value: Any) -> float | None:
     text = _text(value)
     if text is None:
@@ -690,6 +805,21 @@ RULES: tuple[Rule, ...] = (
         "Every queue is in the same location as the Cloud Run service it targets.",
         True,
         queue_service_same_location,
+    ),
+    StackRule(
+        "invoker-impersonation-only-by-cloud-tasks-agent",
+        "On the account a queue's oidcToken names, serviceAccountUser / TokenCreator / OpenIdTokenCreator "
+        "go only to the Cloud Tasks service agent.",
+        True,
+        invoker_impersonation_only_by_cloud_tasks_agent,
+    ),
+    # Advisory: the stack sees only its own grants, not one made elsewhere on the same account.
+    StackRule(
+        "cloud-tasks-agent-mints-invoker-tokens",
+        "The Cloud Tasks service agent holds roles/iam.serviceAccountOpenIdTokenCreator on the invoker "
+        "account this stack creates.",
+        False,
+        cloud_tasks_agent_mints_invoker_tokens,
     ),
     StackRule(
         "queue-concurrency-fits-service",

@@ -33,7 +33,7 @@ def test_plan_prints_tree_and_summary(capsys: pytest.CaptureFixture[str], tmp_pa
         assert sorted(r) == ["dependsOn", "inputs", "name", "parent", "type", "urn"]
     mermaid = (tmp_path / "p.mmd").read_text()
     assert mermaid.startswith("flowchart LR\n")
-    assert mermaid.count(" --> ") == 14
+    assert mermaid.count(" --> ") == 15  # the agent grant waits for the agent: agent -> wait -> grant
 
 
 def test_two_queue_critical_path_stays_at_the_floor(full: Run) -> None:

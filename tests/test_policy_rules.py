@@ -36,6 +36,8 @@ from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, Unkn
 
 from policy import pack, rules
 from policy.rules import ResourceView, Violation, check
+from tests.conftest import run_ok, stack_config
+from tools import plan
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
 SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
@@ -62,6 +64,8 @@ SA_KEY = "gcp:serviceaccount/key:Key"
 INVOKER = "serviceAccount:tw-prod-invoker@p.iam.gserviceaccount.com"
 RUNTIME = "tw-prod-run@p.iam.gserviceaccount.com"
 HOST = "svc-abc-ew.a.run.app"
+AGENT = "serviceAccount:service-1@gcp-sa-cloudtasks.iam.gserviceaccount.com"
+INVOKER_ID = "projects/p/serviceAccounts/tw-prod-invoker@p.iam.gserviceaccount.com"
 
 
 # --- Building resources -------------------------------------------------------------------------
@@ -170,11 +174,11 @@ def compliant_stack() -> list[ResourceView]:
             SA_IAM,
             iam(
                 SA_IAM,
-                "roles/iam.serviceAccountUser",
-                "serviceAccount:service-1@gcp-sa-cloudtasks.iam.gserviceaccount.com",
-                serviceAccountId="projects/p/serviceAccounts/tw-prod-invoker@p.iam.gserviceaccount.com",
+                "roles/iam.serviceAccountOpenIdTokenCreator",
+                AGENT,
+                serviceAccountId=INVOKER_ID,
             ),
-            "act-as",
+            "agent-token-creator",
         ),
         view(
             PROJECT_IAM, iam(PROJECT_IAM, "roles/logging.logWriter", f"serviceAccount:{RUNTIME}", project="p"), "logs"
@@ -433,7 +437,7 @@ def test_compliant_stack_passes(rule: str) -> None:
 
 
 def test_every_mandatory_rule_has_a_violating_case() -> None:
-    covered = {p.values[0] for p in VIOLATING} | {"queue-service-same-location"}  # stack rule: below
+    covered = {p.values[0] for p in VIOLATING} | {SAME_LOCATION, INVOKER_ONLY_AGENT}  # stack rules: below
     assert covered == set(MANDATORY_RULES)
 
 
@@ -728,13 +732,207 @@ def test_queue_concurrency_passes_when_it_fits_or_is_unknown(resources: list[Res
     assert rule_violations(resources, FITS) == []
 
 
+# --- Who may sign as the invoker ---------------------------------------------------------------
+
+INVOKER_ONLY_AGENT = "invoker-impersonation-only-by-cloud-tasks-agent"
+AGENT_MINTS = "cloud-tasks-agent-mints-invoker-tokens"
+ENQUEUER = "serviceAccount:orders-api@p.iam.gserviceaccount.com"
+
+
+def with_grants(*grants: ResourceView) -> list[ResourceView]:
+    """The compliant stack, its agent grant replaced by `grants`."""
+    return [r for r in compliant_stack() if r.type != SA_IAM] + list(grants)
+
+
+def sa_grant(role: str, member: str | None, account: str | None = INVOKER_ID, name: str = "g") -> ResourceView:
+    """A grant on one service account; None for member or account means "unknown yet"."""
+    return view(SA_IAM, {"role": role, "member": member, "serviceAccountId": account}, name)
+
+
+@pytest.mark.parametrize(
+    ("grant", "who"),
+    [
+        pytest.param(sa_grant("roles/iam.serviceAccountUser", ENQUEUER), ENQUEUER, id="enqueuer-actas"),
+        pytest.param(
+            sa_grant("roles/iam.serviceAccountTokenCreator", "group:producers@example.com"),
+            "group:producers@example.com",
+            id="group-token-creator",
+        ),
+        pytest.param(
+            sa_grant(
+                "roles/iam.serviceAccountOpenIdTokenCreator",
+                "serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com",
+            ),
+            "gcp-sa-pubsub",
+            id="another-agent",
+        ),
+        pytest.param(
+            sa_grant("roles/iam.serviceAccountUser", ENQUEUER, "tw-prod-invoker@p.iam.gserviceaccount.com"),
+            ENQUEUER,
+            id="email-form",
+        ),
+        pytest.param(
+            view(
+                SA_IAM_BINDING,
+                {
+                    "role": "roles/iam.serviceAccountUser",
+                    "members": [AGENT, "user:dev@example.com"],
+                    "serviceAccountId": INVOKER_ID,
+                },
+            ),
+            "user:dev@example.com",
+            id="binding",
+        ),
+        pytest.param(
+            view(
+                "gcp:serviceaccount/iAMPolicy:IAMPolicy",
+                {
+                    "serviceAccountId": INVOKER_ID,
+                    "policyData": policy_data(("roles/iam.serviceAccountUser", [ENQUEUER])),
+                },
+            ),
+            ENQUEUER,
+            id="policyData",
+        ),
+        pytest.param(
+            sa_grant(
+                "roles/iam.serviceAccountUser", "serviceAccount:service-1@gcp-sa-cloudtasks.iam.gserviceaccount.com\n"
+            ),
+            "gcp-sa-cloudtasks",
+            id="agent-lookalike",
+        ),
+    ],
+)
+def test_only_the_cloud_tasks_agent_may_sign_as_the_invoker(grant: ResourceView, who: str) -> None:
+    resources = with_grants(sa_grant("roles/iam.serviceAccountOpenIdTokenCreator", AGENT, name="a"), grant)
+    found = rule_violations(resources, INVOKER_ONLY_AGENT)
+    assert len(found) == 1
+    assert found[0].mandatory
+    assert found[0].urn == grant.urn
+    assert who in found[0].message
+    assert "tw-prod-invoker@p.iam.gserviceaccount.com" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "grant",
+    [
+        pytest.param(sa_grant("roles/iam.serviceAccountUser", AGENT), id="agent-actas"),
+        pytest.param(sa_grant("roles/iam.serviceAccountTokenCreator", AGENT), id="agent-token-creator"),
+        pytest.param(sa_grant("roles/iam.serviceAccountUser", None), id="member-unknown"),
+        pytest.param(sa_grant("roles/iam.serviceAccountUser", ENQUEUER, account=None), id="account-unknown"),
+        pytest.param(
+            sa_grant(
+                "roles/iam.serviceAccountUser", ENQUEUER, "projects/p/serviceAccounts/other@p.iam.gserviceaccount.com"
+            ),
+            id="another-account",
+        ),
+        pytest.param(sa_grant("roles/iam.serviceAccountKeyAdmin", ENQUEUER), id="not-an-impersonation-role"),
+        pytest.param(
+            sa_grant("roles/iam.serviceAccountUser", ENQUEUER, "projects/p/serviceAccounts/1234"), id="unique-id"
+        ),
+    ],
+)
+def test_invoker_grants_that_are_allowed_or_unknowable(grant: ResourceView) -> None:
+    resources = with_grants(sa_grant("roles/iam.serviceAccountOpenIdTokenCreator", AGENT, name="a"), grant)
+    assert rule_violations(resources, INVOKER_ONLY_AGENT) == []
+
+
+def test_invoker_rule_passes_when_the_queue_names_no_known_account() -> None:
+    resources = [r for r in with_grants(sa_grant("roles/iam.serviceAccountUser", ENQUEUER)) if r.type != QUEUE]
+    resources.append(view(QUEUE, queue_props(httpTarget__oidcToken__serviceAccountEmail=None), "q"))
+    assert rule_violations(resources, INVOKER_ONLY_AGENT) == []
+
+
+@pytest.mark.parametrize(
+    "grants",
+    [
+        pytest.param([], id="no-grant"),
+        pytest.param([sa_grant("roles/iam.serviceAccountUser", AGENT)], id="actas-lacks-getOpenIdToken"),
+        pytest.param(
+            [
+                sa_grant(
+                    "roles/iam.serviceAccountOpenIdTokenCreator",
+                    AGENT,
+                    "projects/p/serviceAccounts/other@p.iam.gserviceaccount.com",
+                )
+            ],
+            id="on-another-account",
+        ),
+        pytest.param(
+            [sa_grant("roles/iam.serviceAccountOpenIdTokenCreator", "serviceAccount:a@p.iam.gserviceaccount.com")],
+            id="to-someone-else",
+        ),
+        pytest.param(
+            [view(PROJECT_IAM, iam(PROJECT_IAM, "roles/cloudtasks.viewer", AGENT, project="p"), "p")],
+            id="project-role-without-it",
+        ),
+    ],
+)
+def test_missing_agent_token_grant_on_the_invoker_is_advised(grants: list[ResourceView]) -> None:
+    found = rule_violations(with_grants(*grants), AGENT_MINTS)
+    assert len(found) == 1
+    assert not found[0].mandatory
+    assert found[0].urn == urn(QUEUE, "q")
+    assert "tw-prod-invoker@p.iam.gserviceaccount.com" in found[0].message
+    assert "roles/iam.serviceAccountOpenIdTokenCreator" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        pytest.param(compliant_stack(), id="openid-token-creator"),
+        pytest.param(with_grants(sa_grant("roles/iam.serviceAccountTokenCreator", AGENT)), id="token-creator"),
+        pytest.param(
+            with_grants(view(PROJECT_IAM, iam(PROJECT_IAM, "roles/cloudtasks.serviceAgent", AGENT, project="p"), "p")),
+            id="google-project-role",
+        ),
+        pytest.param(with_grants(sa_grant("roles/iam.serviceAccountOpenIdTokenCreator", None)), id="member-unknown"),
+        pytest.param(
+            with_grants(sa_grant("roles/iam.serviceAccountOpenIdTokenCreator", AGENT, None)), id="acct-unknown"
+        ),
+        pytest.param(
+            with_grants(
+                view("gcp:serviceaccount/iAMPolicy:IAMPolicy", {"serviceAccountId": INVOKER_ID, "policyData": None})
+            ),
+            id="policy-unknown",
+        ),
+        pytest.param([r for r in with_grants() if r.urn != urn(SA, "invoker")], id="invoker-made-elsewhere"),
+    ],
+)
+def test_agent_token_grant_passes_when_present_or_unknowable(resources: list[ResourceView]) -> None:
+    assert rule_violations(resources, AGENT_MINTS) == []
+
+
+def test_offline_plan_of_a_generated_config_passes_every_rule() -> None:
+    config = stack_config(
+        enqueuers=["serviceAccount:orders-api@p.iam.gserviceaccount.com", "group:producers@example.com"],
+        queues={"default": {}, "bulk": {"path": "/bulk"}},
+    )
+    result = plan.make_plan(run_ok(config))
+    assert result.violations == ()
+    # The rules do read this plan's shape: an enqueuer's actAs on its invoker, or the agent's
+    # grant taken away, is caught in it.
+    views = [ResourceView(r.urn, r.type, r.outputs) for r in result.run.resources if r.custom]
+    (grant,) = [v for v in views if v.type == SA_IAM]
+    actas = ResourceView("urn:x", SA_IAM, {**grant.props, "role": "roles/iam.serviceAccountUser", "member": ENQUEUER})
+    assert [v.rule for v in check([*views, actas])] == [INVOKER_ONLY_AGENT]
+    assert [v.rule for v in check([v for v in views if v is not grant])] == [AGENT_MINTS, AGENT_MINTS]
+
+
+def test_agent_token_rule_knows_the_invoker_by_its_email_output() -> None:
+    # The offline plan and a stack analysis see the account's outputs, not accountId + project.
+    resources = [r for r in with_grants() if r.urn != urn(SA, "invoker")]
+    resources.append(view(SA, {"email": "TW-prod-invoker@p.iam.gserviceaccount.com"}, "invoker"))
+    assert len(rule_violations(resources, AGENT_MINTS)) == 1
+
+
 # --- check() and RULES --------------------------------------------------------------------------
 
 
 def test_rules_are_named_uniquely_and_check_orders_resources_then_stack() -> None:
     names = [r.name for r in rules.RULES]
-    assert len(names) == len(set(names)) == 12
-    assert [r.name for r in rules.RULES if not r.mandatory] == [FITS]
+    assert len(names) == len(set(names)) == 14
+    assert [r.name for r in rules.RULES if not r.mandatory] == [AGENT_MINTS, FITS]
     resources = [
         view(SA_KEY, {}, "key"),
         view(RUN_V2, service_props(ingress="INGRESS_TRAFFIC_ALL"), "svc"),

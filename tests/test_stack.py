@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
 import pytest
 
 from tests.conftest import FULL_ENQUEUERS, SMALL_ENQUEUERS, SMALL_PROJECT, full_config, run_ok, stack_config
+from tools import plan
 from tools.harness import Resource, Run
 
 API = "gcp:projects/service:Service"
@@ -18,6 +20,7 @@ AGENT = "gcp:projects/serviceIdentity:ServiceIdentity"
 SA_IAM = "gcp:serviceaccount/iAMMember:IAMMember"
 QUEUE = "gcp:cloudtasks/queue:Queue"
 QUEUE_IAM = "gcp:cloudtasks/queueIamMember:QueueIamMember"
+SLEEP = "time:index/sleep:Sleep"
 
 
 def accounts(run: Run) -> dict[str, Resource]:
@@ -55,7 +58,8 @@ def test_inventory(request: pytest.FixtureRequest, stack: str, n_queues: int, n_
         SERVICE: 1,
         RUN_IAM: 1,
         AGENT: 1,
-        SA_IAM: 1 + n_enqueuers,  # the Cloud Tasks agent and each enqueuer
+        SLEEP: 1,  # the wait for the new agent, before its grant
+        SA_IAM: 1,  # the Cloud Tasks agent only, whatever the enqueuers
         QUEUE: n_queues,
         QUEUE_IAM: n_queues * n_enqueuers,
     }
@@ -178,18 +182,64 @@ def test_run_invoker_on_this_service_only(stack_run: Run) -> None:
     assert invoker.inputs["accountId"] == f"task-worker-{stack_run.stack}-invoker"
 
 
-@pytest.mark.parametrize(("stack", "enqueuers"), [("small", SMALL_ENQUEUERS), ("full", FULL_ENQUEUERS)])
-def test_act_as_on_the_invoker_account_only(request: pytest.FixtureRequest, stack: str, enqueuers: list[str]) -> None:
-    run: Run = request.getfixturevalue(stack)
+ENQUEUER_SETS = [
+    pytest.param([], id="none"),
+    pytest.param(["serviceAccount:orders-api@test-project.iam.gserviceaccount.com"], id="one"),
+    pytest.param(
+        [
+            "serviceAccount:orders-api@other-project.iam.gserviceaccount.com",
+            "group:task-producers@example.com",
+            "user:dev@example.com",
+        ],
+        id="three-kinds",
+    ),
+]
+
+
+@pytest.mark.parametrize("enqueuers", ENQUEUER_SETS)
+def test_only_the_cloud_tasks_agent_may_mint_invoker_tokens(enqueuers: list[str]) -> None:
+    run = run_ok(stack_config(enqueuers=enqueuers))
     invoker = accounts(run)["invoker"]
     agent = run.one(AGENT)
-    assert agent.inputs["service"] == "cloudtasks.googleapis.com"
-    grants = run.of_type(SA_IAM)
-    for grant in grants:
-        assert grant.inputs["serviceAccountId"] == invoker.outputs["name"]
-        assert grant.inputs["role"] == "roles/iam.serviceAccountUser"
-    assert sorted(g.inputs["member"] for g in grants) == sorted([agent.outputs["member"], *enqueuers])
-    assert agent.outputs["member"].endswith("@gcp-sa-cloudtasks.iam.gserviceaccount.com")
+    assert agent.inputs == {"project": "test-project", "service": "cloudtasks.googleapis.com"}
+    (grant,) = run.of_type(SA_IAM)
+    assert grant.inputs == {
+        "serviceAccountId": invoker.outputs["name"],
+        "role": "roles/iam.serviceAccountOpenIdTokenCreator",
+        "member": "serviceAccount:service-123456789012@gcp-sa-cloudtasks.iam.gserviceaccount.com",
+    }
+    assert grant.inputs["member"] == agent.outputs["member"]
+
+
+@pytest.mark.parametrize("enqueuers", ENQUEUER_SETS)
+def test_enqueuers_get_nothing_on_the_invoker_account(enqueuers: list[str]) -> None:
+    run = run_ok(stack_config(enqueuers=enqueuers, queues={"default": {}, "bulk": {}}))
+    invoker = accounts(run)["invoker"].outputs
+    for r in run.resources:
+        granted = [r.inputs.get("member"), *r.inputs.get("members", [])]
+        on_invoker = invoker["email"] in json.dumps(r.inputs) and "iam" in r.type.lower()
+        if on_invoker or r.type.startswith("gcp:serviceaccount/"):
+            assert not set(enqueuers) & set(granted), r.urn
+    # Enqueuers hold exactly one thing: the enqueuer role on each queue.
+    held = sorted((b.inputs["member"], b.inputs["role"]) for b in run.resources if b.inputs.get("member") in enqueuers)
+    assert held == sorted((m, "roles/cloudtasks.enqueuer") for m in enqueuers for _ in range(2))
+
+
+def test_the_agent_grant_waits_for_the_new_agent() -> None:
+    run = run_ok(stack_config())
+    agent, sleep, (grant,) = run.one(AGENT), run.one(SLEEP), run.of_type(SA_IAM)
+    assert sleep.inputs == {"createDuration": "30s", "triggers": {"agent": agent.outputs["email"]}}
+    assert agent.urn in sleep.dependencies
+    assert sleep.urn in grant.dependencies
+    assert sleep.parent == grant.parent == run.one("task-worker:gcp:TaskInvoker").urn
+
+
+def test_the_wait_is_off_the_critical_path() -> None:
+    # API -> agent -> wait -> grant is 4 deep; API -> account -> service -> queue -> queue IAM is 5.
+    run = run_ok(stack_config(enqueuers=["group:task-producers@example.com"]))
+    assert plan.critical_path(run.resources) == plan.CRITICAL_PATH_FLOOR == 5
+    without_wait = [r for r in run.resources if r.type != SLEEP]
+    assert plan.critical_path(without_wait) == 5
 
 
 # --- queues ------------------------------------------------------------------------
@@ -301,7 +351,8 @@ def test_everything_in_one_location(stack_run: Run) -> None:
 
 def test_every_resource_names_the_project(stack_run: Run) -> None:
     for r in stack_run.resources:
-        if r.custom and r.type != SA_IAM:  # a service-account grant is scoped by the account's full name
+        # A service-account grant is scoped by the account's full name; a wait has no project.
+        if r.custom and r.type not in (SA_IAM, SLEEP):
             assert r.inputs["project"] == stack_run.project, r.urn
 
 
