@@ -95,8 +95,9 @@ def _queue(key: str, entry: object) -> QueueTarget:
     if not isinstance(entry, Mapping):
         raise EnqueueError(f"stack output '{where}' must be an object with paths and targetPath")
     raw_paths = entry.get("paths")
+    label = "paths[{}]"
     if raw_paths is None:  # stacks from before sharding export one `path`
-        paths = (_required_str(entry, "path", where),)
+        paths, label = (_required_str(entry, "path", where),), "path"
     else:
         if not isinstance(raw_paths, list) or not raw_paths:
             raise EnqueueError(f"stack output '{where}.paths' must be a non-empty list of queue paths")
@@ -106,7 +107,7 @@ def _queue(key: str, entry: object) -> QueueTarget:
     for i, path in enumerate(paths):
         if not isinstance(path, str) or not QUEUE_PATH_RE.fullmatch(path):
             raise EnqueueError(
-                f"stack output '{where}.paths[{i}]' must look like projects/P/locations/L/queues/Q, got {path!r}"
+                f"stack output '{where}.{label.format(i)}' must look like projects/P/locations/L/queues/Q, got {path!r}"
             )
     if len(set(paths)) != len(paths):
         raise EnqueueError(f"stack output '{where}.paths' lists a queue twice")
