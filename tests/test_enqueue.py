@@ -22,6 +22,7 @@ from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpc
 
 from task_worker_producer import shard_for_key
 from task_worker_producer.testing import FakeCloudTasks
+from tools import bench_enqueue
 from tools import enqueue as eq
 
 SERVICE_URL = "https://task-worker-service-1a2b3c4-ew.a.run.app"
@@ -389,3 +390,19 @@ def test_missing_library_gives_install_hint(
     code, _, err = run_cli(["--outputs", str(outputs_file), "--json", "{}"], capsys)
     assert code == 2
     assert "uv sync --group client" in err
+
+
+# --- the benchmark, tiny ----------------------------------------------------------------------
+
+
+def test_bench_enqueue_prints_its_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_enqueue.main(["--sequential", "3", "--batch", "40", "--ceiling", "20"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" ")[0:2] for line in lines] == [
+        ["enqueue", "sequential"],
+        ["enqueue", "batch"],
+        ["batch_vs_sequential=" + lines[2].split("=")[1].split(" ")[0], "(goal"],
+        ["library", "ceiling"],
+    ]
+    assert all(line.endswith("tasks/s") for line in (lines[0], lines[1], lines[3]))
+    assert float(lines[2].split("=")[1].split(" ")[0]) > 0
