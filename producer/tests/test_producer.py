@@ -13,7 +13,7 @@ import random
 import socket
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +210,9 @@ def test_schedule_up_to_30_days() -> None:
     at = TaskSpec(queue="default", schedule_time=NOW + timedelta(days=30))
     assert schedule_of(producer.build_request(at, now=NOW).task) == NOW + timedelta(days=30)
     assert "schedule_time" not in producer.build_request(TaskSpec(queue="default"), now=NOW).task
+    local = datetime(2030, 1, 2, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    sent = schedule_of(producer.build_request(TaskSpec(queue="default", schedule_time=local), now=NOW).task)
+    assert sent == datetime(2030, 1, 2, 12, 0, tzinfo=UTC)  # the same instant, in UTC
 
 
 @pytest.mark.parametrize(
@@ -235,7 +238,7 @@ def test_good_task_ids(task_id: str) -> None:
     assert task.name == f"{ONE}/tasks/{task_id}"
 
 
-@pytest.mark.parametrize("task_id", ["", "a/b", "a b", "a.b", "é", "ok\n", "x" * 501])
+@pytest.mark.parametrize("task_id", ["", "a/b", "a b", "a.b", "é", "ok\n", "x" * 501, 42])
 def test_bad_task_ids(task_id: str) -> None:
     with pytest.raises(EnqueueError, match="bad task id"):
         Producer(OUTPUTS).build_request(TaskSpec(queue="default", task_id=task_id))

@@ -65,12 +65,11 @@ class TaskSpec:
 
 
 def check_task_id(task_id: str) -> str:
-    if not isinstance(task_id, str) or not TASK_ID_RE.fullmatch(task_id):
+    if not isinstance(task_id, str):
+        raise EnqueueError(f"bad task id {task_id!r}: must be a string")
+    if not TASK_ID_RE.fullmatch(task_id):
         shown = f"{task_id[:60]!r}{'...' if len(task_id) > 60 else ''} ({len(task_id)} chars)"
-        raise EnqueueError(
-            f"bad task id {shown if isinstance(task_id, str) else repr(task_id)}: "
-            "use only letters, digits, '-' and '_', 1-500 characters"
-        )
+        raise EnqueueError(f"bad task id {shown}: use only letters, digits, '-' and '_', 1-500 characters")
     return task_id
 
 
