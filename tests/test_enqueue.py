@@ -1,8 +1,7 @@
-"""tools/enqueue.py: requests built with the real 2.x types, sent to stubs only.
+"""tools/enqueue.py: the command-line front-end of task_worker_producer.
 
-Nothing here touches the network: the client is a stub, or the real
-CloudTasksClient with anonymous credentials and its gRPC call mocked (the
-pattern of Google's generated unit tests).
+The client is a stub that records requests, or the real CloudTasksClient talking to the fake
+Cloud Tasks server on loopback. The library itself is tested in producer/tests.
 """
 
 from __future__ import annotations
@@ -10,27 +9,28 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
-import google.cloud
+import grpc
 import pytest
 from google.api_core import exceptions as api_exceptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import tasks_v2
+from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
+from task_worker_producer import shard_for_key
+from task_worker_producer.testing import FakeCloudTasks
+from tools import bench_enqueue
 from tools import enqueue as eq
 
 SERVICE_URL = "https://task-worker-service-1a2b3c4-ew.a.run.app"
-INVOKER = "tw-dev-invoker@my-proj.iam.gserviceaccount.com"
 DEFAULT_Q = "projects/my-proj/locations/europe-west1/queues/task-worker-default-9f8e7d6"
-BULK_Q = "projects/my-proj/locations/europe-west1/queues/task-worker-bulk-0a1b2c3"
-NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+BULK = [f"projects/my-proj/locations/europe-west1/queues/task-worker-bulk-{i}" for i in range(4)]
 
 
-def raw_outputs() -> dict[str, Any]:
+def raw_outputs(**extra: Any) -> dict[str, Any]:
     """The stack outputs contract, as `pulumi stack output --json` prints it."""
     return {
         "project": "my-proj",
@@ -38,18 +38,15 @@ def raw_outputs() -> dict[str, Any]:
         "serviceName": "task-worker-service-1a2b3c4",
         "serviceUrl": SERVICE_URL,
         "audience": SERVICE_URL,
-        "invokerEmail": INVOKER,
+        "invokerEmail": "tw-dev-invoker@my-proj.iam.gserviceaccount.com",
         "runtimeEmail": "tw-dev-run@my-proj.iam.gserviceaccount.com",
+        "timeoutSeconds": 900,
         "queues": {
-            "default": {"path": DEFAULT_Q, "targetPath": "/"},
-            "bulk": {"path": BULK_Q, "targetPath": "/bulk"},
+            "default": {"path": DEFAULT_Q, "paths": [DEFAULT_Q], "targetPath": "/"},
+            "bulk": {"path": BULK[0], "paths": BULK, "targetPath": "/bulk"},
         },
+        **extra,
     }
-
-
-@pytest.fixture
-def outputs() -> eq.StackOutputs:
-    return eq.StackOutputs.from_json(raw_outputs())
 
 
 @pytest.fixture
@@ -60,18 +57,18 @@ def outputs_file(tmp_path: Path) -> Path:
 
 
 class StubClient:
-    """Records create_task requests; answers like the API (task name set)."""
+    """Records create_task requests; answers like the API (task name set) or raises `errors` in turn."""
 
-    def __init__(self, error: Exception | None = None) -> None:
+    def __init__(self, *errors: Exception) -> None:
         self.requests: list[tasks_v2.CreateTaskRequest] = []
-        self.error = error
+        self.errors = list(errors)
 
-    def create_task(self, *, request: tasks_v2.CreateTaskRequest) -> tasks_v2.Task:
+    def create_task(self, *, request: tasks_v2.CreateTaskRequest, retry: Any, timeout: float) -> tasks_v2.Task:
+        assert retry is None  # the library retries, not the gapic layer
         self.requests.append(request)
-        if self.error is not None:
-            raise self.error
-        name = request.task.name or f"{request.parent}/tasks/1234567890"
-        return tasks_v2.Task(name=name)
+        if self.errors:
+            raise self.errors.pop(0)
+        return tasks_v2.Task(name=request.task.name or f"{request.parent}/tasks/1234567890")
 
 
 def schedule_of(task: tasks_v2.Task) -> datetime:
@@ -79,235 +76,13 @@ def schedule_of(task: tasks_v2.Task) -> datetime:
     return tasks_v2.Task.pb(task).schedule_time.ToDatetime(tzinfo=UTC)
 
 
-# --- StackOutputs ----------------------------------------------------------------
-
-
-def test_outputs_parse_contract(outputs: eq.StackOutputs) -> None:
-    assert outputs.service_url == SERVICE_URL
-    assert outputs.audience == SERVICE_URL
-    assert outputs.invoker_email == INVOKER
-    assert outputs.queues["bulk"] == eq.QueueTarget(path=BULK_Q, target_path="/bulk")
-    assert sorted(outputs.queues) == ["bulk", "default"]
-    with pytest.raises(AttributeError):  # frozen
-        outputs.service_url = "https://other"  # pyright: ignore[reportAttributeAccessIssue]
-    with pytest.raises(TypeError):  # queues is read-only too
-        outputs.queues["x"] = outputs.queues["bulk"]  # pyright: ignore[reportIndexIssue]
-
-
-@pytest.mark.parametrize("key", ["serviceUrl", "audience", "invokerEmail", "queues"])
-def test_outputs_missing_key_is_named(key: str) -> None:
-    data = raw_outputs()
-    del data[key]
-    with pytest.raises(eq.EnqueueError, match=f"missing '{key}'"):
-        eq.StackOutputs.from_json(data)
-
-
-@pytest.mark.parametrize("key", ["path", "targetPath"])
-def test_outputs_missing_queue_field_is_named(key: str) -> None:
-    data = raw_outputs()
-    del data["queues"]["bulk"][key]
-    with pytest.raises(eq.EnqueueError, match=rf"missing 'queues\.bulk\.{key}'"):
-        eq.StackOutputs.from_json(data)
-
-
-@pytest.mark.parametrize(
-    ("mutate", "match"),
-    [
-        (lambda d: d.update(serviceUrl="http://plain"), "serviceUrl must start with https"),
-        (lambda d: d.update(audience=""), "'audience' must be a non-empty string"),
-        (lambda d: d.update(queues={}), "'queues' must be a non-empty object"),
-        (lambda d: d["queues"].update(bulk="x"), r"'queues\.bulk' must be an object"),
-        (lambda d: d["queues"]["bulk"].update(path="bulk-q"), r"queues\.bulk\.path"),
-        (lambda d: d["queues"]["bulk"].update(targetPath="bulk"), "must start with '/'"),
-    ],
-)
-def test_outputs_bad_values(mutate: Any, match: str) -> None:
-    data = raw_outputs()
-    mutate(data)
-    with pytest.raises(eq.EnqueueError, match=match):
-        eq.StackOutputs.from_json(data)
-
-
-def test_unknown_queue_lists_known_keys(outputs: eq.StackOutputs) -> None:
-    with pytest.raises(eq.EnqueueError, match=r"unknown queue 'bluk'; known queues: bulk, default"):
-        eq.build_request(outputs, "bluk", eq.Payload(b"x"))
-
-
-# --- build_request ----------------------------------------------------------------
-
-
-def test_default_request_field_by_field(outputs: eq.StackOutputs) -> None:
-    req = eq.build_request(outputs, "default", eq.Payload.of_json({"order": 42}), now=NOW)
-
-    assert isinstance(req, tasks_v2.CreateTaskRequest)
-    assert req.parent == DEFAULT_Q
-    task = req.task
-    assert isinstance(task, tasks_v2.Task)
-    assert task.name == ""  # server assigns an id: no de-duplication asked
-    assert "schedule_time" not in task  # proto-plus `in`: field presence
-    assert "dispatch_deadline" not in task
-    http = task.http_request
-    assert isinstance(http, tasks_v2.HttpRequest)
-    assert http.http_method == tasks_v2.HttpMethod.POST
-    assert http.url == SERVICE_URL + "/"  # serviceUrl + targetPath; queue enforces it
-    assert dict(http.headers) == {"Content-Type": "application/json"}
-    assert json.loads(http.body) == {"order": 42}
-    assert "oidc_token" not in http  # the queue-level token does the auth
-
-
-def test_full_request_field_by_field(outputs: eq.StackOutputs) -> None:
-    req = eq.build_request(
-        outputs,
-        "bulk",
-        eq.Payload(b"\x00raw", "application/octet-stream"),
-        task_id="order-42_a",
-        delay=timedelta(minutes=5),
-        dispatch_deadline=timedelta(minutes=20),
-        token_on_task=True,
-        now=NOW,
-    )
-
-    assert req.parent == BULK_Q
-    task = req.task
-    assert task.name == f"{BULK_Q}/tasks/order-42_a"
-    assert task.schedule_time == NOW + timedelta(minutes=5)
-    assert task.dispatch_deadline == timedelta(minutes=20)
-    http = task.http_request
-    assert http.url == SERVICE_URL + "/bulk"
-    assert http.http_method == tasks_v2.HttpMethod.POST
-    assert http.body == b"\x00raw"
-    assert dict(http.headers) == {"Content-Type": "application/octet-stream"}
-    assert http.oidc_token == tasks_v2.OidcToken(service_account_email=INVOKER, audience=SERVICE_URL)
-
-
-def test_raw_payload_without_content_type_sets_no_header(outputs: eq.StackOutputs) -> None:
-    task = eq.build_task(outputs, "default", eq.Payload(b"hello"))
-    assert dict(task.http_request.headers) == {}
-    assert task.http_request.body == b"hello"
-
-
-def test_url_join_tolerates_trailing_slash() -> None:
-    data = raw_outputs()
-    data["serviceUrl"] = SERVICE_URL + "/"
-    task = eq.build_task(eq.StackOutputs.from_json(data), "bulk", eq.Payload(b""))
-    assert task.http_request.url == SERVICE_URL + "/bulk"
-
-
-def test_schedule_time_passes_through_up_to_30_days(outputs: eq.StackOutputs) -> None:
-    at = NOW + timedelta(days=30)
-    task = eq.build_task(outputs, "default", eq.Payload(b""), schedule_time=at, now=NOW)
-    assert task.schedule_time == at
-    past = NOW - timedelta(days=1)  # the API runs it now: allowed
-    assert eq.build_task(outputs, "default", eq.Payload(b""), schedule_time=past, now=NOW)
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"delay": timedelta(days=30, seconds=1)},
-        {"schedule_time": NOW + timedelta(days=30, seconds=1)},
-    ],
-)
-def test_beyond_30_days_is_refused(outputs: eq.StackOutputs, kwargs: dict[str, Any]) -> None:
-    with pytest.raises(eq.EnqueueError, match="more than 30 days"):
-        eq.build_request(outputs, "default", eq.Payload(b""), now=NOW, **kwargs)
-
-
-def test_delay_and_schedule_time_are_exclusive(outputs: eq.StackOutputs) -> None:
-    with pytest.raises(eq.EnqueueError, match="not both"):
-        eq.build_task(outputs, "default", eq.Payload(b""), delay=timedelta(1), schedule_time=NOW)
-
-
-def test_naive_or_negative_time_is_refused(outputs: eq.StackOutputs) -> None:
-    with pytest.raises(eq.EnqueueError, match="no UTC offset"):
-        eq.build_task(outputs, "default", eq.Payload(b""), schedule_time=datetime(2030, 1, 1))
-    with pytest.raises(eq.EnqueueError, match="negative"):
-        eq.build_task(outputs, "default", eq.Payload(b""), delay=timedelta(seconds=-1))
-
-
-@pytest.mark.parametrize("task_id", ["a", "A-z_09", "x" * 500])
-def test_good_task_ids(outputs: eq.StackOutputs, task_id: str) -> None:
-    task = eq.build_task(outputs, "default", eq.Payload(b""), task_id=task_id)
-    assert task.name == f"{DEFAULT_Q}/tasks/{task_id}"
-
-
-@pytest.mark.parametrize("task_id", ["", "a/b", "a b", "a.b", "é", "ok\n", "x" * 501])
-def test_bad_task_ids(outputs: eq.StackOutputs, task_id: str) -> None:
-    with pytest.raises(eq.EnqueueError, match="bad task id"):
-        eq.build_task(outputs, "default", eq.Payload(b""), task_id=task_id)
-
-
-@pytest.mark.parametrize("seconds", [15, 600, 1800])
-def test_good_dispatch_deadlines(outputs: eq.StackOutputs, seconds: int) -> None:
-    deadline = timedelta(seconds=seconds)
-    task = eq.build_task(outputs, "default", eq.Payload(b""), dispatch_deadline=deadline)
-    assert task.dispatch_deadline == deadline
-
-
-@pytest.mark.parametrize("seconds", [0, 14.999, 1800.001, 3600])
-def test_bad_dispatch_deadlines(outputs: eq.StackOutputs, seconds: float) -> None:
-    with pytest.raises(eq.EnqueueError, match="15s to 1800s"):
-        eq.build_task(outputs, "default", eq.Payload(b""), dispatch_deadline=timedelta(seconds=seconds))
-
-
-def test_task_size_limit_is_exact_on_the_serialized_task(outputs: eq.StackOutputs) -> None:
-    def size(n: int) -> int:
-        task = eq.build_task(outputs, "bulk", eq.Payload(b"a" * n, "text/plain"), task_id="t")
-        return len(tasks_v2.Task.serialize(task))
-
-    probe = eq.MAX_TASK_BYTES - 500
-    fits = probe + eq.MAX_TASK_BYTES - size(probe)
-    assert size(fits) == eq.MAX_TASK_BYTES  # exactly at the limit is accepted
-    with pytest.raises(eq.EnqueueError, match=rf"task too large: {eq.MAX_TASK_BYTES + 1} bytes"):
-        size(fits + 1)
-
-
-def test_missing_client_library_gives_install_hint(outputs: eq.StackOutputs, monkeypatch: pytest.MonkeyPatch) -> None:
-    # `from google.cloud import tasks_v2` finds the attribute first, so drop both.
-    monkeypatch.delattr(google.cloud, "tasks_v2", raising=False)
-    monkeypatch.setitem(sys.modules, "google.cloud.tasks_v2", None)
-    with pytest.raises(eq.EnqueueError, match="uv sync --group client"):
-        eq.build_request(outputs, "default", eq.Payload(b""))
-
-
-# --- enqueue ------------------------------------------------------------------------
-
-
-def test_enqueue_through_stub(outputs: eq.StackOutputs) -> None:
-    client = StubClient()
-    req = eq.build_request(outputs, "bulk", eq.Payload.of_json([1]), task_id="abc")
-    assert eq.enqueue(client, req) == f"{BULK_Q}/tasks/abc"
-    assert client.requests == [req]
-
-
-def test_enqueue_through_real_client_with_mocked_transport(outputs: eq.StackOutputs) -> None:
-    client = tasks_v2.CloudTasksClient(credentials=AnonymousCredentials())
-    req = eq.build_request(outputs, "default", eq.Payload.of_json({"order": 42}))
-    with mock.patch.object(type(client.transport.create_task), "__call__") as call:
-        call.return_value = tasks_v2.Task(name=f"{DEFAULT_Q}/tasks/987")
-        assert eq.enqueue(client, req) == f"{DEFAULT_Q}/tasks/987"
-
-        # The gRPC call got exactly our request, routed by its parent.
-        assert call.call_count == 1
-        _, args, kwargs = call.mock_calls[0]
-        assert args[0] == req
-        assert ("x-goog-request-params", f"parent={DEFAULT_Q}") in kwargs["metadata"]
-
-        # Why this tool exists: the guide's 1.x positional call fails on 2.x.
-        with pytest.raises(TypeError):
-            client.create_task(DEFAULT_Q, req.task)  # pyright: ignore[reportCallIssue]
-        assert call.call_count == 1
-
-
-# --- CLI ------------------------------------------------------------------------------
-
-
-def run_cli(
-    argv: list[str], capsys: pytest.CaptureFixture[str], client: StubClient | None = None
-) -> tuple[int, str, str]:
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str], client: Any = None) -> tuple[int, str, str]:
     code = eq.main(argv, client=client or StubClient())
     out, err = capsys.readouterr()
     return code, out, err
+
+
+# --- sending ----------------------------------------------------------------------------
 
 
 def test_cli_json_with_outputs_file(outputs_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -320,8 +95,10 @@ def test_cli_json_with_outputs_file(outputs_file: Path, capsys: pytest.CaptureFi
     (req,) = client.requests
     assert req.parent == DEFAULT_Q
     assert req.task.http_request.body == b'{"order": 42}'  # sent as given
+    assert req.task.http_request.url == SERVICE_URL + "/"
     assert dict(req.task.http_request.headers) == {"Content-Type": "application/json"}
-    assert "oidc_token" not in req.task.http_request
+    assert "oidc_token" not in req.task.http_request  # the queue carries the token
+    assert req.task.dispatch_deadline == timedelta(seconds=900)  # the service timeout
 
 
 def test_cli_all_options(outputs_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -329,19 +106,25 @@ def test_cli_all_options(outputs_file: Path, capsys: pytest.CaptureFixture[str])
     before = datetime.now(UTC)
     argv = [
         "--outputs", str(outputs_file), "--queue", "bulk", "--json", "[1, 2]",
-        "--task-id", "job-7", "--delay", "2h", "--dispatch-deadline", "15m", "--token-on-task",
+        "--task-id", "job-7", "--shard-key", "customer-3", "--delay", "2h", "--dispatch-deadline", "15m",
     ]  # fmt: skip
     code, out, _ = run_cli(argv, capsys, client)
     after = datetime.now(UTC)
 
+    shard = BULK[shard_for_key("customer-3", 4)]
     assert code == 0
-    assert out == f"{BULK_Q}/tasks/job-7\n"
+    assert out == f"{shard}/tasks/job-7\n"
     task = client.requests[0].task
     assert before + timedelta(hours=2) <= schedule_of(task) <= after + timedelta(hours=2)
     assert task.dispatch_deadline == timedelta(minutes=15)
     assert task.http_request.url == SERVICE_URL + "/bulk"
-    assert task.http_request.oidc_token.service_account_email == INVOKER
-    assert task.http_request.oidc_token.audience == SERVICE_URL
+
+
+def test_cli_token_option_is_gone(outputs_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        eq.main(["--outputs", str(outputs_file), "--json", "{}", "--token-on-task"], client=StubClient())
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --token-on-task" in capsys.readouterr().err
 
 
 def test_cli_schedule_time(outputs_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -350,7 +133,7 @@ def test_cli_schedule_time(outputs_file: Path, capsys: pytest.CaptureFixture[str
     at_text = at.isoformat().replace("+00:00", "Z")
     argv = ["--outputs", str(outputs_file), "--data", "x", "--schedule-time", at_text]
     assert run_cli(argv, capsys, client)[0] == 0
-    assert client.requests[0].task.schedule_time == at
+    assert schedule_of(client.requests[0].task) == at
 
 
 def test_cli_json_from_file_is_sent_byte_for_byte(
@@ -379,6 +162,18 @@ def test_cli_data_from_file_and_inline(outputs_file: Path, tmp_path: Path, capsy
     assert dict(inline_req.task.http_request.headers) == {}
 
 
+def test_cli_stdin_body(
+    outputs_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Stdin:
+        buffer = type("B", (), {"read": staticmethod(lambda: b'{"from": "stdin"}')})()
+
+    monkeypatch.setattr(eq.sys, "stdin", Stdin())
+    client = StubClient()
+    assert run_cli(["--outputs", str(outputs_file), "--json", "@-"], capsys, client)[0] == 0
+    assert client.requests[0].task.http_request.body == b'{"from": "stdin"}'
+
+
 def test_cli_dry_run_sends_nothing(outputs_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     client = StubClient()
     argv = ["--outputs", str(outputs_file), "--json", "{}", "--task-id", "t1", "--dry-run"]
@@ -389,6 +184,10 @@ def test_cli_dry_run_sends_nothing(outputs_file: Path, capsys: pytest.CaptureFix
     assert printed["parent"] == DEFAULT_Q
     assert printed["task"]["name"] == f"{DEFAULT_Q}/tasks/t1"
     assert printed["task"]["httpRequest"]["httpMethod"] == "POST"
+    assert printed["task"]["dispatchDeadline"] == "900s"
+
+
+# --- refused before sending: exit 2, one line ---------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -396,14 +195,19 @@ def test_cli_dry_run_sends_nothing(outputs_file: Path, capsys: pytest.CaptureFix
     [
         (["--queue", "nope", "--json", "{}"], "unknown queue 'nope'; known queues: bulk, default"),
         (["--json", "{}", "--task-id", "a/b"], "bad task id"),
+        (["--json", "{}", "--task-id", "x" * 501], "bad task id"),
+        (["--json", "{}", "--task-id", "ok\n"], "bad task id"),
         (["--json", "{}", "--delay", "31d"], "more than 30 days"),
         (["--json", "{}", "--delay", "5 minutes"], "bad delay"),
+        (["--json", "{}", "--delay=-5m"], "bad delay"),
         (["--json", "{}", "--schedule-time", "2999-01-01T00:00:00Z"], "more than 30 days"),
         (["--json", "{}", "--schedule-time", "tomorrow"], "bad schedule time"),
         (["--json", "{}", "--schedule-time", "2030-01-01T00:00:00"], "no UTC offset"),
-        (["--json", "{}", "--dispatch-deadline", "10s"], "15s to 1800s"),
+        (["--json", "{}", "--dispatch-deadline", "14s"], "15s to 1800s"),
         (["--json", "{}", "--dispatch-deadline", "31m"], "15s to 1800s"),
+        (["--json", "{}", "--dispatch-deadline", "901s"], "longer than the service's request timeout (900s)"),
         (["--json", "{order: 42}"], "--json is not valid JSON"),
+        (["--json", "\xff"], "--json is not valid JSON"),
         (["--json", "{}", "--content-type", "text/plain"], "--content-type goes with --data"),
         (["--data", "@/nonexistent/body"], "cannot read /nonexistent/body"),
     ],
@@ -423,11 +227,13 @@ def test_cli_errors_are_one_line_exit_2(
 
 def test_cli_payload_too_large(outputs_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     big = tmp_path / "big.json"
-    big.write_text(json.dumps("x" * eq.MAX_TASK_BYTES))
-    code, _, err = run_cli(["--outputs", str(outputs_file), "--json", f"@{big}"], capsys)
+    big.write_text(json.dumps("x" * 1_000_000))
+    client = StubClient()
+    code, _, err = run_cli(["--outputs", str(outputs_file), "--json", f"@{big}"], capsys, client)
     assert code == 2
     assert err.startswith("enqueue: task too large:")
     assert err.count("\n") == 1
+    assert client.requests == []
 
 
 @pytest.mark.parametrize(
@@ -436,7 +242,9 @@ def test_cli_payload_too_large(outputs_file: Path, tmp_path: Path, capsys: pytes
         (None, "cannot read outputs file"),
         ("not json", "is not JSON"),
         ("[]", "must be a JSON object"),
-        (json.dumps({k: v for k, v in raw_outputs().items() if k != "invokerEmail"}), "'invokerEmail'"),
+        (json.dumps({k: v for k, v in raw_outputs().items() if k != "serviceUrl"}), "'serviceUrl'"),
+        (json.dumps(raw_outputs(queues={"default": {"path": "default-q", "targetPath": "/"}})), "queues.default.path"),
+        (json.dumps(raw_outputs(timeoutSeconds=3600)), "timeoutSeconds"),
     ],
 )
 def test_cli_bad_outputs_file(
@@ -451,12 +259,65 @@ def test_cli_bad_outputs_file(
     assert err.count("\n") == 1
 
 
+# --- API answers ----------------------------------------------------------------------------
+
+
 def test_cli_api_error_is_one_line_exit_1(outputs_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    client = StubClient(error=api_exceptions.AlreadyExists("Requested entity already exists"))
+    client = StubClient(api_exceptions.PermissionDenied("The principal lacks cloudtasks.tasks.create"))
+    code, out, err = run_cli(["--outputs", str(outputs_file), "--json", "{}"], capsys, client)
+    assert (code, out) == (1, "")
+    assert err == "enqueue: PermissionDenied: 403 The principal lacks cloudtasks.tasks.create\n"
+    assert len(client.requests) == 1  # not retried
+
+
+def test_cli_duplicate_is_not_an_error(outputs_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    client = StubClient(api_exceptions.AlreadyExists("Requested entity already exists"))
     argv = ["--outputs", str(outputs_file), "--json", "{}", "--task-id", "dup"]
     code, out, err = run_cli(argv, capsys, client)
-    assert (code, out) == (1, "")
-    assert err == "enqueue: AlreadyExists: 409 Requested entity already exists\n"
+    assert (code, out) == (0, f"{DEFAULT_Q}/tasks/dup\n")
+    assert "task id 'dup' is taken" in err
+
+
+def test_cli_retries_unavailable(outputs_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    client = StubClient(api_exceptions.ServiceUnavailable("try again"))
+    code, out, _ = run_cli(["--outputs", str(outputs_file), "--json", "{}", "--task-id", "t"], capsys, client)
+    assert (code, out) == (0, f"{DEFAULT_Q}/tasks/t\n")
+    assert len(client.requests) == 2
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCloudTasks]:
+    with FakeCloudTasks(max_lifetime=30) as server:
+        yield server
+
+
+def test_cli_through_the_real_client_and_a_grpc_server(
+    fake: FakeCloudTasks, outputs_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transport = CloudTasksGrpcTransport(channel=grpc.insecure_channel(fake.address))
+    client = tasks_v2.CloudTasksClient(transport=transport)
+    base = ["--outputs", str(outputs_file), "--queue", "bulk", "--json", '{"order": 42}']
+    try:
+        assert run_cli([*base, "--task-id", "order-42"], capsys, client) == (
+            0,
+            f"{BULK[shard_for_key('order-42', 4)]}/tasks/order-42\n",
+            "",
+        )
+        code, out, err = run_cli([*base, "--task-id", "order-42"], capsys, client)
+        assert (code, "is taken" in err) == (0, True)
+        fake.fail("broken", grpc.StatusCode.INVALID_ARGUMENT)
+        code, out, err = run_cli([*base, "--task-id", "broken"], capsys, client)
+        assert (code, out) == (1, "")
+        assert err.startswith("enqueue: InvalidArgument: 400 scripted failure")
+    finally:
+        transport.close()
+    assert [c.code for c in fake.calls] == [
+        grpc.StatusCode.OK,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.INVALID_ARGUMENT,
+    ]
+    (stored,) = fake.created.values()
+    assert tasks_v2.Task.deserialize(stored).http_request.body == b'{"order": 42}'
 
 
 # --- --stack: `pulumi stack output` -----------------------------------------------------
@@ -471,10 +332,10 @@ def test_cli_stack_runs_pulumi(monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
 
     monkeypatch.setattr(eq.subprocess, "run", fake_run)
     client = StubClient()
-    code, out, _ = run_cli(["--stack", "dev", "--queue", "bulk", "--json", "{}"], capsys, client)
+    code, out, _ = run_cli(["--stack", "dev", "--queue", "default", "--json", "{}"], capsys, client)
 
     assert code == 0
-    assert out.startswith(f"{BULK_Q}/tasks/")
+    assert out.startswith(f"{DEFAULT_Q}/tasks/")
     ((cmd, kwargs),) = calls
     assert cmd == ["pulumi", "stack", "output", "--json", "--stack", "dev"]
     assert kwargs["cwd"] == Path(eq.__file__).resolve().parent.parent  # the Pulumi project
@@ -492,16 +353,26 @@ def test_cli_stack_without_pulumi_cli(monkeypatch: pytest.MonkeyPatch, capsys: p
     assert err.count("\n") == 1
 
 
-def test_cli_stack_pulumi_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    def failing(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(
-            cmd, 255, stdout="", stderr="warning: x\nerror: no stack named 'dev' found\n"
-        )
-
-    monkeypatch.setattr(eq.subprocess, "run", failing)
+@pytest.mark.parametrize(
+    ("proc", "message"),
+    [
+        (
+            subprocess.CompletedProcess([], 255, stdout="", stderr="warning: x\nerror: no stack named 'dev' found\n"),
+            "enqueue: `pulumi stack output --stack dev` failed (255): error: no stack named 'dev' found\n",
+        ),
+        (
+            subprocess.CompletedProcess([], 0, stdout="Current stack outputs (0):", stderr=""),
+            "enqueue: `pulumi stack output --stack dev` did not print JSON: "
+            "Expecting value: line 1 column 1 (char 0)\n",
+        ),
+    ],
+)
+def test_cli_stack_pulumi_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], proc: Any, message: str
+) -> None:
+    monkeypatch.setattr(eq.subprocess, "run", lambda cmd, **kwargs: proc)
     code, _, err = run_cli(["--stack", "dev", "--json", "{}"], capsys)
-    assert code == 2
-    assert err == ("enqueue: `pulumi stack output --stack dev` failed (255): error: no stack named 'dev' found\n")
+    assert (code, err) == (2, message)
 
 
 def test_cli_requires_outputs_source_and_body(capsys: pytest.CaptureFixture[str]) -> None:
@@ -510,3 +381,28 @@ def test_cli_requires_outputs_source_and_body(capsys: pytest.CaptureFixture[str]
             eq.main(argv, client=StubClient())
         assert exc.value.code == 2  # argparse usage error
     capsys.readouterr()
+
+
+def test_missing_library_gives_install_hint(
+    outputs_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "task_worker_producer", None)
+    code, _, err = run_cli(["--outputs", str(outputs_file), "--json", "{}"], capsys)
+    assert code == 2
+    assert "uv sync --group client" in err
+
+
+# --- the benchmark, tiny ----------------------------------------------------------------------
+
+
+def test_bench_enqueue_prints_its_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_enqueue.main(["--sequential", "3", "--batch", "40", "--ceiling", "20"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" ")[0:2] for line in lines] == [
+        ["enqueue", "sequential"],
+        ["enqueue", "batch"],
+        ["batch_vs_sequential=" + lines[2].split("=")[1].split(" ")[0], "(goal"],
+        ["library", "ceiling"],
+    ]
+    assert all(line.endswith("tasks/s") for line in (lines[0], lines[1], lines[3]))
+    assert float(lines[2].split("=")[1].split(" ")[0]) > 0

@@ -1,0 +1,463 @@
+"""task_worker_producer against a real gRPC server on loopback (task_worker_producer.testing).
+
+The real google-cloud-tasks clients (blocking and asyncio) build, serialize and send every
+request; the fake answers like Cloud Tasks, with scripted failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+import socket
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.api_core import exceptions as api_exceptions
+from google.cloud import tasks_v2
+
+from task_worker_producer import (
+    EnqueueError,
+    EnqueueResult,
+    Producer,
+    RetryPolicy,
+    StackOutputs,
+    Status,
+    TaskSpec,
+    shard_for_key,
+)
+from task_worker_producer.testing import FakeCloudTasks
+
+SERVICE_URL = "https://task-worker-service-1a2b3c4-ew.a.run.app"
+QUEUE = "projects/my-proj/locations/europe-west1/queues/task-worker-bulk-"
+SHARDS = [f"{QUEUE}{i}" for i in range(8)]
+ONE = "projects/my-proj/locations/europe-west1/queues/task-worker-default-9f8e7d6"
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+FAST = RetryPolicy(max_attempts=4, initial_backoff=0.02, max_backoff=0.05)
+
+
+def raw_outputs(**extra: Any) -> dict[str, Any]:
+    """The stack outputs contract, as `pulumi stack output --json` prints it."""
+    return {
+        "project": "my-proj",
+        "location": "europe-west1",
+        "serviceName": "task-worker-service-1a2b3c4",
+        "serviceUrl": SERVICE_URL,
+        "audience": SERVICE_URL,
+        "invokerEmail": "tw-invoker@my-proj.iam.gserviceaccount.com",
+        "runtimeEmail": "tw-run@my-proj.iam.gserviceaccount.com",
+        "timeoutSeconds": 900,
+        "queues": {
+            "default": {"path": ONE, "paths": [ONE], "targetPath": "/"},
+            "bulk": {"path": SHARDS[0], "paths": SHARDS, "targetPath": "/bulk"},
+        },
+        **extra,
+    }
+
+
+OUTPUTS = StackOutputs.from_json(raw_outputs())
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCloudTasks]:
+    with FakeCloudTasks(max_lifetime=30) as server:
+        yield server
+
+
+def producer_for(fake: FakeCloudTasks, **kwargs: Any) -> Producer:
+    kwargs.setdefault("retry", FAST)
+    return Producer(OUTPUTS, emulator_host=fake.address, **kwargs)
+
+
+def enqueue(producer: Producer, specs: list[TaskSpec]) -> list[EnqueueResult]:
+    return asyncio.run(producer.enqueue_many(specs))
+
+
+def body(n: int) -> TaskSpec:
+    return TaskSpec(queue="bulk", body=b"x" * n, content_type="text/plain", task_id="t")
+
+
+# --- stack outputs ------------------------------------------------------------------------
+
+
+def test_outputs_from_file_and_dict(tmp_path: Path) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(raw_outputs()))
+    for source in (path, str(path), raw_outputs()):
+        outputs = StackOutputs.from_json(source)
+        assert outputs.queue("bulk").paths == tuple(SHARDS)
+        assert outputs.queue("bulk").path == SHARDS[0]
+        assert outputs.timeout_seconds == 900
+        assert outputs.url_for(outputs.queue("bulk")) == SERVICE_URL + "/bulk"
+
+
+def test_outputs_before_sharding_and_timeout_export() -> None:
+    raw = raw_outputs(queues={"default": {"path": ONE, "targetPath": "/"}})
+    del raw["timeoutSeconds"]
+    outputs = StackOutputs.from_json(raw)
+    assert outputs.queue("default").paths == (ONE,)
+    assert outputs.timeout_seconds is None
+    request = Producer(outputs).build_request(TaskSpec(queue="default"))
+    assert "dispatch_deadline" not in request.task  # Cloud Tasks' own default (10 min) applies
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"serviceUrl": "http://x.run.app"}, "must start with https://"),
+        ({"queues": {}}, "non-empty object"),
+        ({"queues": {"q": {"paths": [], "targetPath": "/"}}}, r"'queues.q.paths' must be a non-empty list"),
+        ({"queues": {"q": {"paths": [ONE, ONE], "targetPath": "/"}}}, "lists a queue twice"),
+        ({"queues": {"q": {"path": SHARDS[1], "paths": SHARDS, "targetPath": "/"}}}, "must be the first of"),
+        ({"queues": {"q": {"paths": [ONE + "\n"], "targetPath": "/"}}}, r"'queues.q.paths\[0\]' must look like"),
+        ({"queues": {"q": {"paths": [ONE], "targetPath": "x"}}}, "must start with '/'"),
+        ({"queues": {"q": {"paths": [ONE]}}}, "missing 'queues.q.targetPath'"),
+        ({"queues": {"q": [ONE]}}, "must be an object"),
+        ({"timeoutSeconds": True}, "timeoutSeconds"),
+        ({"timeoutSeconds": "900"}, "timeoutSeconds"),
+        ({"timeoutSeconds": 14}, "timeoutSeconds"),
+        ({"timeoutSeconds": 1801}, "timeoutSeconds"),
+    ],
+)
+def test_bad_outputs(change: dict[str, Any], match: str) -> None:
+    with pytest.raises(EnqueueError, match=match):
+        StackOutputs.from_json({**raw_outputs(), **change})
+
+
+@pytest.mark.parametrize("seconds", [15, 1800])
+def test_timeout_output_edges(seconds: int) -> None:
+    assert StackOutputs.from_json(raw_outputs(timeoutSeconds=seconds)).timeout_seconds == seconds
+
+
+def test_outputs_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(EnqueueError, match="cannot read outputs file"):
+        StackOutputs.from_json(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(EnqueueError, match="is not JSON"):
+        StackOutputs.from_json(tmp_path / "bad.json")
+    (tmp_path / "list.json").write_text("[]")
+    with pytest.raises(EnqueueError, match="must be a JSON object, got list"):
+        StackOutputs.from_json(tmp_path / "list.json")
+
+
+# --- building: deadline, schedule, names, size ----------------------------------------------
+
+
+def test_request_shape_and_no_task_level_token() -> None:
+    request = Producer(OUTPUTS).build_request(TaskSpec.of_json("default", {"order": 42}, task_id="order-42"))
+    assert request.parent == ONE
+    task = request.task
+    assert task.name == f"{ONE}/tasks/order-42"
+    assert task.http_request.http_method == tasks_v2.HttpMethod.POST
+    assert task.http_request.url == SERVICE_URL + "/"
+    assert task.http_request.body == b'{"order":42}'
+    assert dict(task.http_request.headers) == {"Content-Type": "application/json"}
+    # The queue's httpTarget carries the OIDC token; a task never does.
+    assert "oidc_token" not in task.http_request
+    assert "oauth_token" not in task.http_request
+
+
+def test_dispatch_deadline_defaults_to_the_service_timeout() -> None:
+    task = Producer(OUTPUTS).build_request(TaskSpec(queue="default")).task
+    assert task.dispatch_deadline == timedelta(seconds=900)
+
+
+@pytest.mark.parametrize("seconds", [15, 600, 900])
+def test_dispatch_deadline_up_to_the_timeout(seconds: int) -> None:
+    spec = TaskSpec(queue="default", dispatch_deadline=timedelta(seconds=seconds))
+    assert Producer(OUTPUTS).build_request(spec).task.dispatch_deadline == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("outputs", "seconds", "match"),
+    [
+        (OUTPUTS, 901, r"longer than the service's request timeout \(900s\)"),
+        (OUTPUTS, 14.999, "15s to 1800s"),
+        (StackOutputs.from_json(raw_outputs(timeoutSeconds=1800)), 1800.001, "15s to 1800s"),
+        (StackOutputs.from_json(raw_outputs(timeoutSeconds=1800)), 0, "15s to 1800s"),
+    ],
+)
+def test_dispatch_deadline_refused(outputs: StackOutputs, seconds: float, match: str) -> None:
+    with pytest.raises(EnqueueError, match=match):
+        Producer(outputs).build_request(TaskSpec(queue="default", dispatch_deadline=timedelta(seconds=seconds)))
+
+
+def test_dispatch_deadline_range_without_a_timeout_output() -> None:
+    raw = raw_outputs()
+    del raw["timeoutSeconds"]
+    producer = Producer(StackOutputs.from_json(raw))
+    spec = TaskSpec(queue="default", dispatch_deadline=timedelta(seconds=1800))
+    assert producer.build_request(spec).task.dispatch_deadline == timedelta(seconds=1800)
+    with pytest.raises(EnqueueError, match="15s to 1800s"):
+        producer.build_request(TaskSpec(queue="default", dispatch_deadline=timedelta(seconds=1801)))
+
+
+def schedule_of(task: tasks_v2.Task) -> datetime:
+    # proto-plus returns a datetime at runtime, but the stubs say Timestamp.
+    return tasks_v2.Task.pb(task).schedule_time.ToDatetime(tzinfo=UTC)
+
+
+def test_schedule_up_to_30_days() -> None:
+    producer = Producer(OUTPUTS)
+    edge = TaskSpec(queue="default", delay=timedelta(days=30))
+    assert schedule_of(producer.build_request(edge, now=NOW).task) == NOW + timedelta(days=30)
+    at = TaskSpec(queue="default", schedule_time=NOW + timedelta(days=30))
+    assert schedule_of(producer.build_request(at, now=NOW).task) == NOW + timedelta(days=30)
+    assert "schedule_time" not in producer.build_request(TaskSpec(queue="default"), now=NOW).task
+    local = datetime(2030, 1, 2, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    sent = schedule_of(producer.build_request(TaskSpec(queue="default", schedule_time=local), now=NOW).task)
+    assert sent == datetime(2030, 1, 2, 12, 0, tzinfo=UTC)  # the same instant, in UTC
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        (TaskSpec(queue="default", delay=timedelta(days=30, seconds=1)), "more than 30 days"),
+        (TaskSpec(queue="default", schedule_time=NOW + timedelta(days=30, seconds=1)), "more than 30 days ahead"),
+        (TaskSpec(queue="default", schedule_time=datetime(2030, 1, 2)), "no UTC offset"),
+        (TaskSpec(queue="default", delay=timedelta(seconds=-1)), "negative"),
+        (TaskSpec(queue="default", delay=timedelta(1), schedule_time=NOW), "not both"),
+        (TaskSpec(queue="nope"), "unknown queue 'nope'; known queues: bulk, default"),
+        (TaskSpec(queue="default", body="text"), "body must be bytes"),  # pyright: ignore[reportArgumentType]
+    ],
+)
+def test_refused_before_sending(spec: TaskSpec, match: str) -> None:
+    with pytest.raises(EnqueueError, match=match):
+        Producer(OUTPUTS).build_request(spec, now=NOW)
+
+
+@pytest.mark.parametrize("task_id", ["a", "A-z_09", "x" * 500])
+def test_good_task_ids(task_id: str) -> None:
+    task = Producer(OUTPUTS).build_request(TaskSpec(queue="default", task_id=task_id)).task
+    assert task.name == f"{ONE}/tasks/{task_id}"
+
+
+@pytest.mark.parametrize("task_id", ["", "a/b", "a b", "a.b", "é", "ok\n", "x" * 501, 42])
+def test_bad_task_ids(task_id: str) -> None:
+    with pytest.raises(EnqueueError, match="bad task id"):
+        Producer(OUTPUTS).build_request(TaskSpec(queue="default", task_id=task_id))
+
+
+def test_task_size_limit_is_one_million_serialized_bytes() -> None:
+    producer = Producer(OUTPUTS)
+
+    def size(n: int) -> int:
+        return len(tasks_v2.Task.serialize(producer.build_request(body(n)).task))
+
+    probe = 999_000  # near the limit, so the body's length prefix has its final width
+    fits = probe + 1_000_000 - size(probe)
+    assert size(fits) == 1_000_000  # a literal, not the constant: the documented 1 MB, read as 10**6
+    with pytest.raises(EnqueueError, match="task too large: 1000001 bytes"):
+        size(fits + 1)
+
+
+# --- sharding -----------------------------------------------------------------------------------
+
+
+def test_key_sharding_is_deterministic() -> None:
+    # Pinned: BLAKE2b + jump hash give these in every process (no salted hash()), on every machine.
+    assert {k: shard_for_key(k, 8) for k in ("a", "b", "c", "order-42")} == {"a": 6, "b": 0, "c": 7, "order-42": 6}
+    assert {shard_for_key(k, 1) for k in ("a", "b", "c")} == {0}
+    a = Producer(OUTPUTS, rng=random.Random(1))
+    b = Producer(OUTPUTS, rng=random.Random(2))
+    for key in ("customer-1", "customer-2", "x" * 300):
+        spec = TaskSpec(queue="bulk", shard_key=key)
+        parents = {a.build_request(spec).parent, b.build_request(spec).parent}
+        assert parents == {SHARDS[shard_for_key(key, 8)]}
+
+
+def test_named_tasks_are_sharded_by_id_so_names_deduplicate() -> None:
+    producer = Producer(OUTPUTS, rng=random.Random(3))
+    parents = {producer.build_request(TaskSpec(queue="bulk", task_id="order-42")).parent for _ in range(20)}
+    assert parents == {SHARDS[shard_for_key("order-42", 8)]}
+    # An explicit shard key wins, and the name follows the shard.
+    request = producer.build_request(TaskSpec(queue="bulk", task_id="order-42", shard_key="b"))
+    assert request.parent == SHARDS[shard_for_key("b", 8)]
+    assert request.task.name == f"{request.parent}/tasks/order-42"
+
+
+def test_growing_shards_moves_keys_only_to_the_new_shard() -> None:
+    keys = [f"customer-{i}" for i in range(2000)]
+    moved = [k for k in keys if shard_for_key(k, 8) != shard_for_key(k, 9)]
+    assert all(shard_for_key(k, 9) == 8 for k in moved)
+    assert 2000 / 9 * 0.7 < len(moved) < 2000 / 9 * 1.3  # about 1/9 of them
+
+
+def test_random_sharding_is_roughly_even(fake: FakeCloudTasks) -> None:
+    n = 800
+    results = enqueue(producer_for(fake, rng=random.Random(7)), [TaskSpec(queue="bulk")] * n)
+    assert Counter(r.status for r in results) == {Status.CREATED: n}
+    seen = Counter(call.parent for call in fake.calls)
+    assert set(seen) == set(SHARDS)
+    expected = n / len(SHARDS)
+    chi_square = sum((seen[s] - expected) ** 2 / expected for s in SHARDS)
+    assert chi_square < 24.32  # 7 degrees of freedom, p = 0.001
+
+
+def test_key_sharding_through_the_server(fake: FakeCloudTasks) -> None:
+    specs = [TaskSpec(queue="bulk", shard_key=f"customer-{i % 5}") for i in range(50)]
+    results = enqueue(producer_for(fake), specs)
+    by_key: dict[str, set[str]] = {}
+    for spec, result in zip(specs, results, strict=True):
+        assert result.status is Status.CREATED
+        assert result.name is not None
+        assert result.name.startswith(f"{result.parent}/tasks/")
+        by_key.setdefault(spec.shard_key or "", set()).add(result.parent or "")
+    assert all(len(parents) == 1 for parents in by_key.values())
+    assert sorted(Counter(c.parent for c in fake.calls).values()) != [50]  # 5 keys did not all land on one shard
+
+
+# --- retries, duplicates, failures ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED])
+def test_batch_retries_retryable_codes_with_backoff(fake: FakeCloudTasks, code: grpc.StatusCode) -> None:
+    fake.fail("flaky", code, times=3)
+    results = enqueue(producer_for(fake), [TaskSpec(queue="bulk", task_id="flaky"), TaskSpec(queue="bulk")])
+    assert [(r.status, r.attempts) for r in results] == [(Status.CREATED, 4), (Status.CREATED, 1)]
+    calls = fake.calls_for("flaky")
+    assert [c.code for c in calls] == [code, code, code, grpc.StatusCode.OK]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
+    floors = [0.01, 0.02, 0.025]  # half of each step: 0.02, 0.04, then capped at 0.05
+    assert all(gap >= floor - 0.001 for gap, floor in zip(gaps, floors, strict=True)), gaps
+
+
+def test_sync_create_task_retries_unavailable(fake: FakeCloudTasks) -> None:
+    fake.fail("flaky", grpc.StatusCode.UNAVAILABLE, times=2)
+    with producer_for(fake) as producer:
+        result = producer.create_task(TaskSpec(queue="default", task_id="flaky"))
+    assert (result.status, result.attempts, result.name) == (Status.CREATED, 3, f"{ONE}/tasks/flaky")
+    assert len(fake.calls_for("flaky")) == 3
+
+
+@pytest.mark.parametrize(
+    "code", [grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL, grpc.StatusCode.PERMISSION_DENIED]
+)
+def test_no_retry_on_other_codes(fake: FakeCloudTasks, code: grpc.StatusCode) -> None:
+    fake.fail("bad", code)
+    (result,) = enqueue(producer_for(fake), [TaskSpec(queue="bulk", task_id="bad")])
+    assert (result.status, result.attempts) == (Status.FAILED, 1)
+    assert isinstance(result.error, api_exceptions.GoogleAPICallError)
+    assert result.error.grpc_status_code == code
+    assert len(fake.calls_for("bad")) == 1
+    with producer_for(fake) as producer:
+        fake.fail("bad", code)
+        with pytest.raises(api_exceptions.GoogleAPICallError):
+            producer.create_task(TaskSpec(queue="bulk", task_id="bad"))
+    assert len(fake.calls_for("bad")) == 2
+
+
+def test_deadline_exceeded_is_retried_for_named_tasks_only(fake: FakeCloudTasks) -> None:
+    producer = producer_for(fake)
+    fake.fail("named", grpc.StatusCode.DEADLINE_EXCEEDED)
+    (named,) = enqueue(producer, [TaskSpec(queue="bulk", task_id="named")])
+    fake.fail(None, grpc.StatusCode.DEADLINE_EXCEEDED)  # the next call, whatever its task
+    (unnamed,) = enqueue(producer, [TaskSpec(queue="bulk")])
+    assert (named.status, named.attempts) == (Status.CREATED, 2)
+    # A retry could create a second copy of an unnamed task that did get created.
+    assert (unnamed.status, unnamed.attempts) == (Status.FAILED, 1)
+    assert isinstance(unnamed.error, api_exceptions.DeadlineExceeded)
+
+
+def test_retries_run_out(fake: FakeCloudTasks) -> None:
+    fake.fail("down", grpc.StatusCode.UNAVAILABLE, times=10)
+    (result,) = enqueue(producer_for(fake), [TaskSpec(queue="bulk", task_id="down")])
+    assert (result.status, result.attempts) == (Status.FAILED, 4)
+    assert isinstance(result.error, api_exceptions.ServiceUnavailable)
+    assert len(fake.calls_for("down")) == 4
+
+
+def test_already_exists_is_a_duplicate_not_an_error(fake: FakeCloudTasks) -> None:
+    fake.preexisting(f"{ONE}/tasks/done-before")
+    specs = [TaskSpec(queue="default", task_id=i) for i in ("done-before", "fresh", "fresh")]
+    results = enqueue(producer_for(fake, max_concurrency=1), specs)
+    assert [r.status for r in results] == [Status.DUPLICATE, Status.CREATED, Status.DUPLICATE]
+    assert all(r.ok and r.error is None for r in results)
+    assert [r.name for r in results] == [f"{ONE}/tasks/{i}" for i in ("done-before", "fresh", "fresh")]
+    with producer_for(fake) as producer:
+        again = producer.create_task(TaskSpec(queue="default", task_id="fresh"))
+    assert (again.status, again.attempts) == (Status.DUPLICATE, 1)
+
+
+def test_size_limit_enforced_before_sending(fake: FakeCloudTasks) -> None:
+    producer = producer_for(fake)
+    too_big = TaskSpec(queue="bulk", body=b"x" * 1_000_000, task_id="big")
+    results = enqueue(producer, [TaskSpec(queue="bulk", task_id="small"), too_big, TaskSpec(queue="nope")])
+    assert [r.status for r in results] == [Status.CREATED, Status.FAILED, Status.FAILED]
+    assert isinstance(results[1].error, EnqueueError)
+    assert "task too large" in str(results[1].error)
+    assert (results[1].attempts, results[2].attempts) == (0, 0)
+    assert [c.task_id for c in fake.calls] == ["small"]  # the server never saw the others
+    with pytest.raises(EnqueueError, match="task too large"):
+        producer.create_task(too_big)
+    assert len(fake.calls) == 1
+
+
+def test_every_task_accounted_for_in_order_with_bounded_concurrency() -> None:
+    with FakeCloudTasks(delay=0.005, max_lifetime=30) as fake:
+        fake.fail(None, grpc.StatusCode.INVALID_ARGUMENT, times=3)
+        specs = (TaskSpec.of_json("bulk", {"i": i}, task_id=f"t{i}") for i in range(300))  # a generator
+        results = enqueue(producer_for(fake, max_concurrency=7), [*specs, TaskSpec(queue="bulk", task_id="t299")])
+    assert [r.index for r in results] == list(range(301))
+    assert Counter(r.status for r in results) == {Status.CREATED: 297, Status.FAILED: 3, Status.DUPLICATE: 1}
+    assert all(r.name == f"{r.parent}/tasks/t{r.index}" for r in results[:300])
+    assert 1 < fake.max_in_flight <= 7
+    assert len(fake.created) == 297
+
+
+def test_a_generator_is_consumed_once(fake: FakeCloudTasks) -> None:
+    specs = (TaskSpec(queue="default", task_id=f"g{i}") for i in range(40))
+    results = enqueue(producer_for(fake, max_concurrency=3), specs)  # pyright: ignore[reportArgumentType]
+    assert [r.name for r in results] == [f"{ONE}/tasks/g{i}" for i in range(40)]
+
+
+def test_unreachable_server_is_a_failed_result_per_task() -> None:
+    with socket.socket() as sock:  # a free loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    producer = Producer(OUTPUTS, emulator_host=address, retry=RetryPolicy(max_attempts=2, initial_backoff=0.001))
+    results = asyncio.run(producer.enqueue_many([TaskSpec(queue="default")] * 3))
+    assert [(r.status, r.attempts) for r in results] == [(Status.FAILED, 2)] * 3
+    assert all(isinstance(r.error, api_exceptions.ServiceUnavailable) for r in results)
+
+
+# --- policy and server plumbing ------------------------------------------------------------------
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    policy = RetryPolicy(initial_backoff=1.0, max_backoff=5.0, multiplier=2.0)
+    rng = random.Random(0)
+    for retry, step in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 5.0), (10, 5.0)]:
+        delays = [policy.backoff(retry, rng) for _ in range(200)]
+        assert step / 2 <= min(delays)
+        assert max(delays) <= step
+        assert max(delays) - min(delays) > step / 4  # jittered, not fixed
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_attempts": 0}, {"initial_backoff": 2.0, "max_backoff": 1.0}, {"multiplier": 0.5}, {"attempt_timeout": 0}],
+)
+def test_bad_retry_policy(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"must be at least 1|need 0"):
+        RetryPolicy(**kwargs)
+
+
+def test_bad_concurrency() -> None:
+    with pytest.raises(ValueError, match="max_concurrency"):
+        Producer(OUTPUTS, max_concurrency=0)
+
+
+def test_fake_listens_on_loopback_and_stops_itself() -> None:
+    fake = FakeCloudTasks(max_lifetime=0.2).start()
+    assert fake.address.startswith("127.0.0.1:")
+    assert fake._thread is not None
+    fake._thread.join(timeout=5)
+    assert not fake._thread.is_alive()
+    fake.stop()  # harmless once stopped

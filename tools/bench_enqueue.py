@@ -1,0 +1,131 @@
+"""Benchmark: enqueueing with the producer library against the 2019 guide's pattern.
+
+    uv run python -m tools.bench_enqueue [--sequential N] [--batch N] [--ceiling N]
+
+Both talk through the real google-cloud-tasks clients to `task_worker_producer.testing.FakeCloudTasks`,
+a gRPC server on 127.0.0.1 in this process that answers each CreateTask after a fixed delay
+standing for the round trip to Google (20 ms):
+- sequential: the pattern of Google's 2019 Cloud Run + Cloud Tasks guide, one blocking
+  `client.create_task(request={"parent": ..., "task": ...})` after another (its 1.x call
+  `create_task(parent, task)` ported to the 2.x form), over a few hundred tasks;
+- batch: `Producer.enqueue_many` (asyncio client, 100 calls in flight) over 5,000 tasks;
+- ceiling: a batch of 2,000 with no delay: what one process can do. The fake server shares the
+  process (and the GIL) with the client, so this is a lower bound of the library's own ceiling.
+Every task is accounted for: the counts of results and of tasks the server stored must match.
+Lines printed: `enqueue sequential ...`, `enqueue batch ...`, `batch_vs_sequential=R (goal ≥ 10)`,
+`library ceiling (no delay) ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import grpc
+from google.cloud import tasks_v2
+from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+
+from task_worker_producer import Producer, StackOutputs, Status, TaskSpec
+from task_worker_producer.testing import FakeCloudTasks
+
+ROUND_TRIP = 0.020  # seconds: the stated delay of each fake CreateTask answer
+GOAL = 10.0
+QUEUE = "projects/bench-project/locations/europe-west1/queues/task-worker-bench-"
+OUTPUTS = StackOutputs.from_json(
+    {
+        "serviceUrl": "https://task-worker-service-bench-ew.a.run.app",
+        "timeoutSeconds": 900,
+        "queues": {"bench": {"paths": [f"{QUEUE}{i}" for i in range(4)], "targetPath": "/"}},
+    }
+)
+
+
+@dataclass(frozen=True)
+class Figures:
+    sequential_tps: float
+    batch_tps: float
+    ceiling_tps: float
+
+    @property
+    def ratio(self) -> float:
+        return self.batch_tps / self.sequential_tps
+
+
+def sequential(n: int) -> float:
+    """The guide's loop, ported to 2.x: build a task dict, create it, wait, repeat. Tasks/s."""
+    with FakeCloudTasks(delay=ROUND_TRIP, max_lifetime=120) as fake:
+        client = tasks_v2.CloudTasksClient(
+            transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(fake.address))
+        )
+        queue = OUTPUTS.queue("bench")
+        url = OUTPUTS.url_for(queue)
+        try:
+            client.create_task(request={"parent": queue.path, "task": {}})  # connect outside the timing
+            start = time.perf_counter()
+            for i in range(n):
+                task = {
+                    "http_request": {
+                        "http_method": tasks_v2.HttpMethod.POST,
+                        "url": url,
+                        "headers": {"Content-Type": "application/json"},
+                        "body": b'{"i":%d}' % i,
+                    }
+                }
+                client.create_task(request={"parent": queue.path, "task": task})
+            elapsed = time.perf_counter() - start
+        finally:
+            client.transport.close()
+        assert len(fake.created) == n + 1, f"server stored {len(fake.created)} of {n + 1} tasks"
+    return n / elapsed
+
+
+def batch(n: int, delay: float) -> float:
+    """`Producer.enqueue_many` over n tasks; every one must come back CREATED and be stored. Tasks/s."""
+    with FakeCloudTasks(delay=delay, max_lifetime=120) as fake:
+        producer = Producer(OUTPUTS, emulator_host=fake.address)
+        specs = [TaskSpec.of_json("bench", {"i": i}) for i in range(n)]
+        start = time.perf_counter()
+        results = asyncio.run(producer.enqueue_many(specs))
+        elapsed = time.perf_counter() - start
+        statuses = Counter(r.status for r in results)
+        assert len(results) == n, f"{len(results)} results for {n} tasks"
+        assert statuses == {Status.CREATED: n}, f"not all created: {dict(statuses)}"
+        assert len(fake.created) == n, f"server stored {len(fake.created)} of {n} tasks"
+    return n / elapsed
+
+
+def run(sequential_n: int = 300, batch_n: int = 5000, ceiling_n: int = 2000) -> Figures:
+    """The three figures, for tools.bench."""
+    return Figures(
+        sequential_tps=sequential(sequential_n),
+        batch_tps=batch(batch_n, ROUND_TRIP),
+        ceiling_tps=batch(ceiling_n, 0.0),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.bench_enqueue",
+        description="Enqueue throughput: the producer library against the 2019 guide's pattern.",
+    )
+    parser.add_argument("--sequential", type=int, default=300, metavar="N", help="tasks, one by one (default 300)")
+    parser.add_argument("--batch", type=int, default=5000, metavar="N", help="tasks in one batch (default 5000)")
+    parser.add_argument("--ceiling", type=int, default=2000, metavar="N", help="tasks, no delay (default 2000)")
+    args = parser.parse_args(argv)
+    ms = f"{ROUND_TRIP * 1000:g} ms"
+    seq_tps = sequential(args.sequential)
+    print(f"enqueue sequential (2019 guide pattern) {args.sequential} tasks, {ms} per call: {seq_tps:.0f} tasks/s")
+    batch_tps = batch(args.batch, ROUND_TRIP)
+    print(f"enqueue batch (enqueue_many) {args.batch} tasks, {ms} per call: {batch_tps:.0f} tasks/s")
+    print(f"batch_vs_sequential={batch_tps / seq_tps:.1f} (goal ≥ {GOAL:g})")
+    ceiling = batch(args.ceiling, 0.0)
+    print(f"library ceiling (no delay) {args.ceiling} tasks, one process with the fake server: {ceiling:.0f} tasks/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
