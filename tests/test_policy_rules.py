@@ -36,6 +36,7 @@ from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, Unkn
 
 from policy import pack, rules
 from policy.rules import ResourceView, Violation, check
+from tests.test_policy_dead_letter import DEAD_LETTER_RULES
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
 SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
@@ -434,6 +435,7 @@ def test_compliant_stack_passes(rule: str) -> None:
 
 def test_every_mandatory_rule_has_a_violating_case() -> None:
     covered = {p.values[0] for p in VIOLATING} | {"queue-service-same-location"}  # stack rule: below
+    covered |= DEAD_LETTER_RULES  # their violating cases: tests/test_policy_dead_letter.py
     assert covered == set(MANDATORY_RULES)
 
 
@@ -733,7 +735,7 @@ def test_queue_concurrency_passes_when_it_fits_or_is_unknown(resources: list[Res
 
 def test_rules_are_named_uniquely_and_check_orders_resources_then_stack() -> None:
     names = [r.name for r in rules.RULES]
-    assert len(names) == len(set(names)) == 12
+    assert len(names) == len(set(names)) == 12 + len(DEAD_LETTER_RULES)
     assert [r.name for r in rules.RULES if not r.mandatory] == [FITS]
     resources = [
         view(SA_KEY, {}, "key"),
