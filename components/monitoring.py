@@ -119,6 +119,12 @@ PERCENTILES = (50, 95, 99)
 NO_CHANNELS_NOTICE = (
     "no notification channels configured: the alert policies exist and show in the console, but page nobody"
 )
+ALERT_POLICY_TYPE = "gcp:monitoring/alertPolicy:AlertPolicy"
+
+
+def policy_pages_nobody(inputs: Mapping[str, Any]) -> bool:
+    """For the plan: an AlertPolicy's rendered (camelCase) inputs name no notification channel."""
+    return not inputs.get("notificationChannels")
 
 
 # --- Arguments -------------------------------------------------------------------------------------
@@ -268,6 +274,14 @@ Check the worker's logs (errors and warnings of the last hour):
 """
 
 
+def _rollback(n: _Names) -> str:
+    return (
+        f"   gcloud run revisions list --service={n.service} --region={n.location} --project={n.project}\n"
+        f"   gcloud run services update-traffic {n.service} --to-revisions=PREVIOUS_REVISION=100 \\\n"
+        f"     --region={n.location} --project={n.project}"
+    )
+
+
 def _pause_resume(n: _Names) -> str:
     return f"""**Stop the bleeding: pause the queue** (dispatch stops; producers can still add tasks, nothing is lost):
 
@@ -276,7 +290,7 @@ gcloud tasks queues pause {n.queue_id} {n.where}
 gcloud tasks queues resume {n.queue_id} {n.where}   # when fixed
 ```
 
-Pulumi declares the queue RUNNING: the next `pulumi up` resumes it. To keep it paused across deploys,
+Unless the stack file says `paused`, the next `pulumi up` resumes the queue. To keep it paused across deploys,
 set `task-worker:queues.{n.queue_key}.paused: true` in the stack file.
 """
 
@@ -330,9 +344,10 @@ See which codes fail: the dashboard's "attempts by response code" chart for this
 **What to do.**
 1. 401/403: check `roles/run.invoker` of the invoker account on `{n.service}` and the queue's
    `httpTarget.oidcToken` (audience = the service URL) — `pulumi preview` shows drift.
-2. 5xx or timeouts after a deploy: roll back the service to the previous revision
-   (`gcloud run services update-traffic {n.service} --to-revisions=REVISION=100 --region={n.location}
-   --project={n.project}`), or fix forward.
+2. 5xx or timeouts after a deploy: send traffic back to the previous revision, or fix forward:
+   ```
+{_rollback(n)}
+   ```
 3. While the cause is unknown and retries are running out, **pause the queue** so that no task
    reaches its last attempt:
 
@@ -392,8 +407,9 @@ a task attempt that Cloud Tasks will retry — and drop after its last attempt.
 {_service_common(n)}
 **What to do.**
 1. Started with a deploy? Send traffic back to the previous revision:
-   `gcloud run services update-traffic {n.service} --to-revisions=PREVIOUS_REVISION=100
-   --region={n.location} --project={n.project}`.
+   ```
+{_rollback(n)}
+   ```
 2. Out of memory ("Memory limit … exceeded" in the logs)? Raise `task-worker:service.memory`.
 3. A dependency down (database, API)? Pause the queues until it is back.
 

@@ -3,6 +3,8 @@
 `run_components(build)` runs tests/_component_program.py through tools.harness.run_program,
 which calls `build()` inside the Pulumi program: the resources are recorded exactly as for
 `__main__.py` (type, name, parent, camelCase inputs, outputs, dependencies).
+Make every Output inside `build` (the run's own event loop): one made before the run waits on
+a loop that is gone, and the run never ends.
 """
 
 from __future__ import annotations

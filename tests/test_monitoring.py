@@ -227,6 +227,7 @@ def test_each_policy_names_the_configured_channels(paged: Run) -> None:
     ]
     for policy in policies(paged):
         assert policy.inputs["notificationChannels"] == expected
+        assert not m.policy_pages_nobody(policy.inputs)
 
 
 def test_no_channels_page_nobody_and_say_so() -> None:
@@ -234,7 +235,8 @@ def test_no_channels_page_nobody_and_say_so() -> None:
     assert built[0].pages_nobody is True
     assert "page nobody" in m.NO_CHANNELS_NOTICE
     for policy in policies(run):
-        assert not policy.inputs.get("notificationChannels")
+        assert policy.type == m.ALERT_POLICY_TYPE
+        assert m.policy_pages_nobody(policy.inputs)
         assert policy.inputs.get("enabled") is not False  # still evaluated, shown in the console
 
 
