@@ -708,6 +708,62 @@ def queue_concurrency_fits_service(resources: Sequence[ResourceView]) -> Iterato
                 )
 
 
+# --- Pub/Sub dead letters (monitoring helper) ---------------------------------------------------
+# roles/pubsub.publisher lets the holder put messages on a topic: on a project it reaches every
+# topic; on anything but the stack's dead-letter topic it opens a path nobody reviewed.
+
+PUBSUB_PUBLISHER = "roles/pubsub.publisher"
+PUBSUB_TOPIC = "gcp:pubsub/topic:Topic"
+# The label components/dead_letter.py puts on dead-letter topics.
+DEAD_LETTER_LABEL = ("task-worker-purpose", "dead-letter")
+
+
+def _is_topic_iam(view: ResourceView) -> bool:
+    return _module(view.type) == "pubsub" and _kind(view.type).startswith("topiciam")
+
+
+def _grants_publisher(view: ResourceView) -> bool:
+    return _is_iam(view) and any(g.role is not None and g.role.lower() == PUBSUB_PUBLISHER for g in _grants(view))
+
+
+def pubsub_publisher_on_topic_only(view: ResourceView) -> Iterator[str]:
+    if _grants_publisher(view) and not _is_topic_iam(view):
+        yield (
+            f"{PUBSUB_PUBLISHER} is granted on {_scope(view)}, not on one Pub/Sub topic; grant it "
+            "only on the dead-letter topic (gcp:pubsub/topicIAMMember)"
+        )
+
+
+def _topic_short_name(value: Any) -> str | None:
+    text = _text(value)
+    return text.rsplit("/", 1)[-1] if text else None
+
+
+def pubsub_publisher_on_dead_letter_topic(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    key, wanted = DEAD_LETTER_LABEL
+    dead_letter: set[str] = set()
+    for topic in resources:
+        if not _is_type(topic, PUBSUB_TOPIC):
+            continue
+        labels = topic.props.get("labels")
+        if isinstance(labels, Mapping) and labels.get(key) == wanted:
+            dead_letter |= {n for n in (_topic_short_name(topic.props.get(f)) for f in ("name", "id")) if n}
+    for grant in resources:
+        if not (_is_topic_iam(grant) and _grants_publisher(grant)):
+            continue
+        target = _lookup(grant.props, "topic")
+        if target is None:
+            continue  # unknown until the topic exists: nothing to judge
+        name = _topic_short_name(target) if target is not ABSENT else None
+        if name not in dead_letter:
+            yield (
+                grant.urn,
+                f'{PUBSUB_PUBLISHER} is granted on topic "{name or "(unset)"}", which is not a dead-letter '
+                f"topic declared in this stack (a gcp:pubsub/topic:Topic labelled {key}: {wanted}); "
+                "grant publish only on the stack's dead-letter topic",
+            )
+
+
 # --- Rule objects and the entry point -----------------------------------------------------------
 
 
@@ -826,6 +882,19 @@ RULES: tuple[Rule, ...] = (
         "A queue's maxConcurrentDispatches fits the targeted service's max instances x concurrency.",
         False,
         queue_concurrency_fits_service,
+    ),
+    # --- Pub/Sub dead letters (monitoring helper)
+    ResourceRule(
+        "pubsub-publisher-on-topic-only",
+        "roles/pubsub.publisher is granted only on one Pub/Sub topic, never project-wide.",
+        True,
+        pubsub_publisher_on_topic_only,
+    ),
+    StackRule(
+        "pubsub-publisher-on-dead-letter-topic",
+        "roles/pubsub.publisher is granted only on a dead-letter topic declared in the stack.",
+        True,
+        pubsub_publisher_on_dead_letter_topic,
     ),
 )
 

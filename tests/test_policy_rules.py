@@ -37,6 +37,7 @@ from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, Unkn
 from policy import pack, rules
 from policy.rules import ResourceView, Violation, check
 from tests.conftest import run_ok, stack_config
+from tests.test_policy_dead_letter import DEAD_LETTER_RULES
 from tools import plan
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
@@ -438,6 +439,7 @@ def test_compliant_stack_passes(rule: str) -> None:
 
 def test_every_mandatory_rule_has_a_violating_case() -> None:
     covered = {p.values[0] for p in VIOLATING} | {SAME_LOCATION, INVOKER_ONLY_AGENT}  # stack rules: below
+    covered |= DEAD_LETTER_RULES  # their violating cases: tests/test_policy_dead_letter.py
     assert covered == set(MANDATORY_RULES)
 
 
@@ -931,7 +933,7 @@ def test_agent_token_rule_knows_the_invoker_by_its_email_output() -> None:
 
 def test_rules_are_named_uniquely_and_check_orders_resources_then_stack() -> None:
     names = [r.name for r in rules.RULES]
-    assert len(names) == len(set(names)) == 14
+    assert len(names) == len(set(names)) == 14 + len(DEAD_LETTER_RULES)
     assert [r.name for r in rules.RULES if not r.mandatory] == [AGENT_MINTS, FITS]
     resources = [
         view(SA_KEY, {}, "key"),

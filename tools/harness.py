@@ -131,6 +131,14 @@ class ProviderMocks(pulumi.runtime.Mocks):
             name = inputs.get("name") or auto_name
             out["name"] = name
             return f"projects/{project}/locations/{inputs['location']}/queues/{name}", out
+        # --- monitoring helper (dead letters): Pub/Sub topics and subscriptions are auto-named like
+        # queues; their id is the full name (projects/P/topics/T), which IAM members and env vars use.
+        if args.typ in ("gcp:pubsub/topic:Topic", "gcp:pubsub/subscription:Subscription"):
+            name = inputs.get("name") or auto_name
+            kind = "topics" if args.typ.endswith(":Topic") else "subscriptions"
+            out |= {"name": name, "id": f"projects/{project}/{kind}/{name}"}
+            return out["id"], out
+        # --- end monitoring helper
         return f"{args.name}-id", out
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

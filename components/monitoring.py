@@ -1,0 +1,833 @@
+"""Alerts and a dashboard for one stack: queues that pile up, fail or fall behind; a service that errs,
+runs out of time or out of instances. Every alert carries a runbook for the person paged at night.
+
+Filters are plain Monitoring filters (cloud.google.com/monitoring/api/v3/filters) on the metrics in
+METRICS below; shares are ratio conditions (MetricThreshold.denominatorFilter), no MQL or PromQL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+
+# --- Facts this module relies on, with their sources ------------------------------------------------
+#
+# Metric types, their kind, value type, unit and metric labels. Sources:
+#   [metrics]  cloud.google.com/monitoring/api/metrics_gcp (sections "cloudtasks" and "run"; the page is
+#              split as metrics_gcp_c#gcp-cloudtasks and metrics_gcp_p_z#gcp-run).
+#   [tasks]    cloud.google.com/tasks/docs/monitor: Cloud Tasks sends exactly four metrics,
+#              api/request_count, queue/depth, queue/task_attempt_count, queue/task_attempt_delays.
+#   [run]      cloud.google.com/run/docs/monitoring: request count, request latencies, container
+#              instance count for services; monitored resource `cloud_run_revision`.
+#   [facts]    /work/shared/gcp-facts.md "Monitoring" (kinds and labels as checked for this project).
+#   [resources] cloud.google.com/monitoring/api/resources: cloud_tasks_queue labels project_id,
+#              queue_id, target_type, location; cloud_run_revision labels project_id, service_name,
+#              revision_name, configuration_name, location.
+# ⚠ Values of Cloud Tasks' `response_code` label: lowercase canonical codes ("ok", "unavailable", …)
+#   as Cloud Tasks reports them; the failing-share filter counts everything but "ok".
+
+
+@dataclass(frozen=True)
+class MetricFact:
+    kind: str  # GAUGE | DELTA
+    value: str  # INT64 | DISTRIBUTION
+    unit: str
+    resource: str
+    labels: frozenset[str]
+    source: str
+
+
+CLOUD_TASKS_QUEUE = "cloud_tasks_queue"
+CLOUD_RUN_REVISION = "cloud_run_revision"
+
+RESOURCE_LABELS: Mapping[str, frozenset[str]] = {
+    CLOUD_TASKS_QUEUE: frozenset({"project_id", "queue_id", "target_type", "location"}),
+    CLOUD_RUN_REVISION: frozenset({"project_id", "service_name", "revision_name", "configuration_name", "location"}),
+}
+
+QUEUE_DEPTH = "cloudtasks.googleapis.com/queue/depth"
+TASK_ATTEMPT_COUNT = "cloudtasks.googleapis.com/queue/task_attempt_count"
+TASK_ATTEMPT_DELAYS = "cloudtasks.googleapis.com/queue/task_attempt_delays"
+RUN_REQUEST_COUNT = "run.googleapis.com/request_count"
+RUN_REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+RUN_INSTANCE_COUNT = "run.googleapis.com/container/instance_count"
+
+METRICS: Mapping[str, MetricFact] = {
+    # "The number of tasks in the queue."
+    QUEUE_DEPTH: MetricFact("GAUGE", "INT64", "1", CLOUD_TASKS_QUEUE, frozenset(), "[metrics] [tasks] [facts]"),
+    # "Count of task attempts broken down by response code."
+    TASK_ATTEMPT_COUNT: MetricFact(
+        "DELTA", "INT64", "1", CLOUD_TASKS_QUEUE, frozenset({"response_code"}), "[metrics] [tasks] [facts]"
+    ),
+    # "Delay between each scheduled attempt time and actual attempt time."
+    TASK_ATTEMPT_DELAYS: MetricFact(
+        "DELTA", "DISTRIBUTION", "ms", CLOUD_TASKS_QUEUE, frozenset({"response_code"}), "[metrics] [tasks] [facts]"
+    ),
+    # "Number of requests reaching the revision."
+    RUN_REQUEST_COUNT: MetricFact(
+        "DELTA",
+        "INT64",
+        "1",
+        CLOUD_RUN_REVISION,
+        frozenset({"response_code", "response_code_class", "route_type"}),
+        "[metrics] [run] [facts]",
+    ),
+    # "Distribution of request latency in milliseconds reaching the revision."
+    RUN_REQUEST_LATENCIES: MetricFact(
+        "DELTA",
+        "DISTRIBUTION",
+        "ms",
+        CLOUD_RUN_REVISION,
+        frozenset({"response_code", "response_code_class", "route_type"}),
+        "[metrics] [run] [facts]",
+    ),
+    # "Number of container instances that exist, broken down by state" (active, idle).
+    RUN_INSTANCE_COUNT: MetricFact(
+        "GAUGE", "INT64", "1", CLOUD_RUN_REVISION, frozenset({"state"}), "[metrics] [run] [facts]"
+    ),
+}
+
+# Which aligner/reducer accepts which (kind, value): Google's own enum descriptions in the Monitoring v3
+# discovery document (Aggregation.perSeriesAligner / crossSeriesReducer), e.g. "ALIGN_PERCENTILE_99 …
+# is valid for GAUGE and DELTA metrics with distribution values", "ALIGN_RATE … valid for CUMULATIVE
+# and DELTA metrics with numeric values". Percentile aligners output GAUGE DOUBLE.
+ALIGNERS: Mapping[str, frozenset[tuple[str, str]]] = {
+    "ALIGN_MAX": frozenset({("GAUGE", "INT64"), ("DELTA", "INT64")}),
+    "ALIGN_MEAN": frozenset({("GAUGE", "INT64"), ("DELTA", "INT64")}),
+    "ALIGN_DELTA": frozenset({("DELTA", "INT64"), ("DELTA", "DISTRIBUTION")}),
+    "ALIGN_RATE": frozenset({("DELTA", "INT64")}),
+    "ALIGN_PERCENTILE_99": frozenset({("GAUGE", "DISTRIBUTION"), ("DELTA", "DISTRIBUTION")}),
+    "ALIGN_PERCENTILE_95": frozenset({("GAUGE", "DISTRIBUTION"), ("DELTA", "DISTRIBUTION")}),
+    "ALIGN_PERCENTILE_50": frozenset({("GAUGE", "DISTRIBUTION"), ("DELTA", "DISTRIBUTION")}),
+}
+# Documentation.content: "may not exceed 8,192 Unicode characters and … 10,240 bytes" (Monitoring v3).
+DOCUMENTATION_MAX_CHARS = 8192
+DOCUMENTATION_MAX_BYTES = 10240
+# MetricThreshold.filter / denominatorFilter: "must not exceed 2048 Unicode characters".
+FILTER_MAX_CHARS = 2048
+# Aggregation.alignmentPeriod: at least 60 s, at most 90,000 s for alerting policies; duration: whole minutes.
+ALIGNMENT_SECONDS = 60
+RATIO_ALIGNMENT_SECONDS = 300
+PERCENTILES = (50, 95, 99)
+
+NO_CHANNELS_NOTICE = (
+    "no notification channels configured: the alert policies exist and show in the console, but page nobody"
+)
+ALERT_POLICY_TYPE = "gcp:monitoring/alertPolicy:AlertPolicy"
+
+
+def policy_pages_nobody(inputs: Mapping[str, Any]) -> bool:
+    """For the plan: an AlertPolicy's rendered (camelCase) inputs name no notification channel."""
+    return not inputs.get("notificationChannels")
+
+
+# --- Arguments -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueAlertThresholds:
+    """When a queue's alerts fire. Minutes are how long the condition must hold."""
+
+    backlog_depth: int = 1000  # tasks waiting in the queue …
+    backlog_minutes: int = 15  # … for this long
+    failing_percent: float = 10.0  # share of attempts answered with anything but OK …
+    failing_minutes: int = 10
+    delay_percentile: int = 99  # this percentile of attempt delay (scheduled → dispatched) …
+    delay_seconds: float = 300.0  # … above this
+    delay_minutes: int = 10
+
+    def __post_init__(self) -> None:
+        _check("backlog_depth", self.backlog_depth, self.backlog_depth >= 1, "≥ 1")
+        _check("failing_percent", self.failing_percent, 0 < self.failing_percent <= 100, "> 0 and ≤ 100")
+        _check("delay_percentile", self.delay_percentile, self.delay_percentile in PERCENTILES, f"one of {PERCENTILES}")
+        _check("delay_seconds", self.delay_seconds, self.delay_seconds > 0, "> 0")
+        for name in ("backlog_minutes", "failing_minutes", "delay_minutes"):
+            _minutes(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class ServiceAlertThresholds:
+    """When the service's alerts fire."""
+
+    error_percent: float = 5.0  # share of requests answered 5xx …
+    error_minutes: int = 5
+    latency_fraction: float = 0.8  # latency percentile above this fraction of the request timeout …
+    latency_percentile: int = 99
+    latency_minutes: int = 5
+    saturation_fraction: float = 1.0  # instance count at (this fraction of) maxInstances …
+    saturation_minutes: int = 10
+
+    def __post_init__(self) -> None:
+        _check("error_percent", self.error_percent, 0 < self.error_percent <= 100, "> 0 and ≤ 100")
+        _check("latency_fraction", self.latency_fraction, 0 < self.latency_fraction <= 1, "> 0 and ≤ 1")
+        percentile = self.latency_percentile
+        _check("latency_percentile", percentile, percentile in PERCENTILES, f"one of {PERCENTILES}")
+        _check("saturation_fraction", self.saturation_fraction, 0 < self.saturation_fraction <= 1, "> 0 and ≤ 1")
+        for name in ("error_minutes", "latency_minutes", "saturation_minutes"):
+            _minutes(name, getattr(self, name))
+
+
+def _check(name: str, value: object, ok: bool, allowed: str) -> None:
+    if not ok:
+        raise ValueError(f"{name} {value}: expected {allowed}")
+
+
+def _minutes(name: str, value: int) -> None:
+    # MetricThreshold.duration: whole minutes (Monitoring v3); a day is plenty for any of these.
+    _check(name, value, 1 <= value <= 1440, "whole minutes from 1 to 1440")
+
+
+@dataclass(frozen=True)
+class TaskWorkerMonitoringArgs:
+    project: str
+    location: str
+    service_name: pulumi.Input[str]
+    # Queue key -> the queue's short ID (Cloud Tasks' `queue_id` metric label; TaskQueue.queue.name).
+    queue_ids: Mapping[str, pulumi.Input[str]]
+    max_instances: int
+    timeout_seconds: int
+    # Per queue key; a key not given gets the defaults.
+    queue_thresholds: Mapping[str, QueueAlertThresholds] = field(default_factory=dict)
+    service_thresholds: ServiceAlertThresholds = field(default_factory=ServiceAlertThresholds)
+    # Existing notification channels: IDs or full names (projects/P/notificationChannels/ID).
+    # Empty: the policies exist and show in the console but page nobody.
+    notification_channels: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    title: str = "task-worker"
+    # What must exist first (the Monitoring API enablement, when the caller manages it).
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+# --- Filters ---------------------------------------------------------------------------------------
+
+
+def metric_filter(
+    metric: str,
+    resource_labels: Mapping[str, str],
+    metric_labels: Sequence[tuple[str, str, str]] = (),
+) -> str:
+    """`metric.type="…" AND resource.type="…" AND resource.label.k="v" …` for a metric in METRICS."""
+    fact = METRICS[metric]
+    parts = [f'metric.type="{metric}"', f'resource.type="{fact.resource}"']
+    parts += [f'resource.label.{k}="{v}"' for k, v in resource_labels.items()]
+    parts += [f'metric.label.{k}{op}"{v}"' for k, op, v in metric_labels]
+    return " AND ".join(parts)
+
+
+def channel_names(project: str, channels: Sequence[str]) -> list[str]:
+    """Full notification channel names; a bare ID is taken to be in the stack's project."""
+    return [c if c.startswith("projects/") else f"projects/{project}/notificationChannels/{c}" for c in channels]
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The real names a runbook quotes, once the Outputs are known."""
+
+    project: str
+    location: str
+    service: str
+    queue_key: str = ""
+    queue_id: str = ""
+
+    @property
+    def queue_path(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}/queues/{self.queue_id}"
+
+    @property
+    def where(self) -> str:
+        return f"--location={self.location} --project={self.project}"
+
+
+# --- Runbooks (markdown; Documentation.content) --------------------------------------------------------
+
+
+def _worker_logs(n: _Names) -> str:
+    return (
+        "gcloud logging read \\\n"
+        f'  \'resource.type="{CLOUD_RUN_REVISION}" AND resource.labels.service_name="{n.service}" '
+        "AND severity>=WARNING' \\\n"
+        f"  --project={n.project} --freshness=1h --limit=50"
+    )
+
+
+def _queue_common(n: _Names) -> str:
+    return f"""**Queue** `{n.queue_path}` (key `{n.queue_key}`), **service** `{n.service}` in `{n.location}`.
+
+Check the queue's state and retry settings:
+
+```
+gcloud tasks queues describe {n.queue_id} {n.where}
+gcloud tasks tasks list --queue={n.queue_id} {n.where} --limit=20
+```
+
+Check the worker's logs (errors and warnings of the last hour):
+
+```
+{_worker_logs(n)}
+```
+"""
+
+
+def _rollback(n: _Names) -> str:
+    return (
+        f"   gcloud run revisions list --service={n.service} --region={n.location} --project={n.project}\n"
+        f"   gcloud run services update-traffic {n.service} --to-revisions=PREVIOUS_REVISION=100 \\\n"
+        f"     --region={n.location} --project={n.project}"
+    )
+
+
+def _pause_resume(n: _Names) -> str:
+    return f"""**Stop the bleeding: pause the queue** (dispatch stops; producers can still add tasks, nothing is lost):
+
+```
+gcloud tasks queues pause {n.queue_id} {n.where}
+gcloud tasks queues resume {n.queue_id} {n.where}   # when fixed
+```
+
+Unless the stack file says `paused`, the next `pulumi up` resumes the queue. To keep it paused across deploys,
+set `task-worker:queues.{n.queue_key}.paused: true` in the stack file.
+"""
+
+
+def _purge(n: _Names) -> str:
+    return f"""**Last resort: purge** (permanently deletes every task in the queue; only if the tasks are
+worthless or can be recreated by the producers; takes up to a minute):
+
+```
+gcloud tasks queues purge {n.queue_id} {n.where}
+```
+"""
+
+
+def runbook_backlog(n: _Names, t: QueueAlertThresholds) -> str:
+    return f"""## Queue `{n.queue_key}`: backlog above {t.backlog_depth} tasks for {t.backlog_minutes} min
+
+**What it means.** Tasks arrive faster than the queue dispatches them, or dispatch is stuck (queue
+paused, the service answering errors so tasks wait in backoff, rate limits too low). Nothing is lost
+yet: tasks live up to 31 days in a queue.
+
+{_queue_common(n)}
+**What to do.**
+1. Queue `state` is PAUSED? Resume it if that was not intended (see below).
+2. Errors in the worker logs? Then this is the failing-tasks alert's matter: fix the worker first;
+   raising limits only multiplies the errors.
+3. Worker healthy but too slow? Raise the queue's dispatch limits in the stack file
+   (`task-worker:queues.{n.queue_key}.maxDispatchesPerSecond`, ≤ 500, and `maxConcurrentDispatches`,
+   ≤ maxInstances × concurrency) and the service's `maxInstances`, then `pulumi up`. Stop-gap that the
+   next deploy reverts:
+   ```
+   gcloud tasks queues update {n.queue_id} {n.where} --max-dispatches-per-second=50 --max-concurrent-dispatches=200
+   ```
+4. A producer gone wild? Find it, stop it; pause the queue meanwhile.
+
+{_pause_resume(n)}
+{_purge(n)}"""
+
+
+def runbook_failing(n: _Names, t: QueueAlertThresholds) -> str:
+    return f"""## Queue `{n.queue_key}`: over {t.failing_percent:g} % of task attempts fail ({t.failing_minutes} min)
+
+**What it means.** The worker answers tasks of this queue with non-2xx codes, times out, or cannot be
+reached (401/403: the invoker's token or `roles/run.invoker`; 404: wrong path; 429/503: no capacity;
+5xx: the handler fails). Cloud Tasks retries with backoff; **when a task's last attempt fails, Cloud
+Tasks deletes it silently** (unless the worker publishes it to the dead-letter topic).
+
+{_queue_common(n)}
+See which codes fail: the dashboard's "attempts by response code" chart for this queue.
+
+**What to do.**
+1. 401/403: check `roles/run.invoker` of the invoker account on `{n.service}` and the queue's
+   `httpTarget.oidcToken` (audience = the service URL) — `pulumi preview` shows drift.
+2. 5xx or timeouts after a deploy: send traffic back to the previous revision, or fix forward:
+   ```
+{_rollback(n)}
+   ```
+3. While the cause is unknown and retries are running out, **pause the queue** so that no task
+   reaches its last attempt:
+
+{_pause_resume(n)}
+{_purge(n)}"""
+
+
+def runbook_delay(n: _Names, t: QueueAlertThresholds) -> str:
+    title = f"p{t.delay_percentile} attempt delay above {t.delay_seconds:g} s ({t.delay_minutes} min)"
+    return f"""## Queue `{n.queue_key}`: {title}
+
+**What it means.** Attempts start well after their scheduled time: the queue is falling behind
+(dispatch rate or concurrency limits reached, Cloud Tasks throttling because the service answers
+429/503, or a long retry backoff). Producers' deadlines may be missed even though nothing fails.
+
+{_queue_common(n)}
+**What to do.**
+1. Is the service saturated (the instance-count alert, 429s in the attempts chart)? Raise its
+   `maxInstances` (stack file `task-worker:service.maxInstances`, then `pulumi up`).
+2. Is the queue at its own limits? Raise `maxDispatchesPerSecond` / `maxConcurrentDispatches` for
+   `{n.queue_key}` in the stack file (stop-gap: `gcloud tasks queues update {n.queue_id} {n.where}
+   --max-dispatches-per-second=…`; the next deploy reverts it).
+3. Many retries? Then the failing-tasks alert tells the cause; pausing is better than letting
+   retries crowd out fresh work:
+
+{_pause_resume(n)}"""
+
+
+def _service_common(n: _Names) -> str:
+    return f"""**Service** `{n.service}` in `{n.location}`, project `{n.project}`.
+
+```
+gcloud run services describe {n.service} --region={n.location} --project={n.project}
+gcloud run revisions list --service={n.service} --region={n.location} --project={n.project}
+{_worker_logs(n)}
+```
+"""
+
+
+def _pause_all(n: _Names, queue_ids: Mapping[str, str]) -> str:
+    lines = "\n".join(f"gcloud tasks queues pause {qid} {n.where}   # {key}" for key, qid in queue_ids.items())
+    return f"""To stop tasks from burning their retries meanwhile, pause the queues (resume with `resume`):
+
+```
+{lines}
+```
+"""
+
+
+def runbook_errors(n: _Names, t: ServiceAlertThresholds, queue_ids: Mapping[str, str]) -> str:
+    return f"""## Service `{n.service}`: over {t.error_percent:g} % of requests answered 5xx ({t.error_minutes} min)
+
+**What it means.** The worker fails (crashes, unhandled exceptions, out of memory) or Cloud Run
+cannot serve (no instance available: 503/429 show as failures in the queues). Every failed request is
+a task attempt that Cloud Tasks will retry — and drop after its last attempt.
+
+{_service_common(n)}
+**What to do.**
+1. Started with a deploy? Send traffic back to the previous revision:
+   ```
+{_rollback(n)}
+   ```
+2. Out of memory ("Memory limit … exceeded" in the logs)? Raise `task-worker:service.memory`.
+3. A dependency down (database, API)? Pause the queues until it is back.
+
+{_pause_all(n, queue_ids)}"""
+
+
+def runbook_latency(n: _Names, t: ServiceAlertThresholds, timeout_seconds: int) -> str:
+    limit = t.latency_fraction * timeout_seconds
+    share = f"{t.latency_fraction:.0%} of the {timeout_seconds} s timeout"
+    title = f"p{t.latency_percentile} latency above {limit:g} s ({share})"
+    return f"""## Service `{n.service}`: {title}
+
+**What it means.** Requests run close to the service's request timeout. When they pass it, Cloud Run
+answers 504 while the handler may still be working, and Cloud Tasks retries: duplicate work, and
+tasks that fail every attempt.
+
+{_service_common(n)}
+**What to do.**
+1. Slow dependency? Check it; pause the queues if it is down.
+2. Work legitimately longer? Raise `task-worker:service.timeoutSeconds` (≤ 3600) and the tasks'
+   `dispatchDeadline` with it (≤ 30 min), or split the work into smaller tasks.
+3. CPU-starved (instances at their limit)? Raise `task-worker:service.cpu` or lower `concurrency`.
+"""
+
+
+def runbook_saturation(n: _Names, t: ServiceAlertThresholds, max_instances: int, at: int) -> str:
+    title = f"{at} or more instances (maxInstances {max_instances}) for {t.saturation_minutes} min"
+    return f"""## Service `{n.service}`: {title}
+
+**What it means.** The service cannot scale further. New requests queue inside Cloud Run and then get
+429: Cloud Tasks backs off, queues grow and fall behind (the backlog and delay alerts follow).
+
+{_service_common(n)}
+**What to do.**
+1. Expected load? Raise `task-worker:service.maxInstances` (and check project quota), then `pulumi up`.
+   Stop-gap that the next deploy reverts:
+   ```
+   gcloud run services update {n.service} --max-instances={max_instances * 2} \\
+     --region={n.location} --project={n.project}
+   ```
+2. Instances busy but slow? Latency alert and logs tell why; more instances won't help a slow dependency.
+3. Keep each queue's `maxConcurrentDispatches` ≤ maxInstances × concurrency, or lower it to shed load.
+"""
+
+
+# --- Dashboard -------------------------------------------------------------------------------------
+
+_COLUMNS = 48  # MosaicLayout.columns: 1–48 (Monitoring v1)
+_TILE_W, _TILE_H = 16, 16
+
+
+def _aggregation(aligner: str, reducer: str | None = None, group_by: Sequence[str] = ()) -> dict[str, Any]:
+    agg: dict[str, Any] = {"alignmentPeriod": f"{ALIGNMENT_SECONDS}s", "perSeriesAligner": aligner}
+    if reducer:
+        agg["crossSeriesReducer"] = reducer
+        agg["groupByFields"] = list(group_by)
+    return agg
+
+
+def _chart(
+    title: str,
+    filter_: str,
+    aggregation: Mapping[str, Any],
+    plot: str = "LINE",
+    threshold: float | None = None,
+    unit: str = "",
+) -> dict[str, Any]:
+    data_set: dict[str, Any] = {
+        "timeSeriesQuery": {"timeSeriesFilter": {"filter": filter_, "aggregation": dict(aggregation)}},
+        "plotType": plot,
+        "targetAxis": "Y1",
+    }
+    if unit:
+        data_set["timeSeriesQuery"]["unitOverride"] = unit
+    chart: dict[str, Any] = {"dataSets": [data_set], "yAxis": {"scale": "LINEAR"}}
+    if threshold is not None:
+        chart["thresholds"] = [{"value": threshold, "targetAxis": "Y1"}]
+    return {"title": title, "xyChart": chart}
+
+
+def dashboard(
+    args: TaskWorkerMonitoringArgs,
+    service: str,
+    queue_ids: Mapping[str, str],
+) -> dict[str, Any]:
+    """The dashboard as Google's Monitoring v1 Dashboard JSON: one row per queue, one for the service."""
+    widgets: list[dict[str, Any]] = []
+    for key, qid in queue_ids.items():
+        t = args.queue_thresholds.get(key, QueueAlertThresholds())
+        q = _queue_labels(args, qid)
+        widgets += [
+            _chart(
+                f"Queue {key}: depth (tasks)",
+                metric_filter(QUEUE_DEPTH, q),
+                _aggregation("ALIGN_MAX", "REDUCE_SUM", ["resource.label.queue_id"]),
+                threshold=t.backlog_depth,
+            ),
+            _chart(
+                f"Queue {key}: attempts by response code (/s)",
+                metric_filter(TASK_ATTEMPT_COUNT, q),
+                _aggregation("ALIGN_RATE", "REDUCE_SUM", ["metric.label.response_code"]),
+                plot="STACKED_BAR",
+            ),
+            _chart(
+                f"Queue {key}: p{t.delay_percentile} attempt delay (ms)",
+                metric_filter(TASK_ATTEMPT_DELAYS, q),
+                _aggregation(f"ALIGN_PERCENTILE_{t.delay_percentile}", "REDUCE_MAX", ["resource.label.queue_id"]),
+                threshold=t.delay_seconds * 1000,
+            ),
+        ]
+    s = args.service_thresholds
+    svc = _service_labels(args, service)
+    widgets += [
+        _chart(
+            f"Service {service}: requests by response class (/s)",
+            metric_filter(RUN_REQUEST_COUNT, svc),
+            _aggregation("ALIGN_RATE", "REDUCE_SUM", ["metric.label.response_code_class"]),
+            plot="STACKED_BAR",
+        ),
+        _chart(
+            f"Service {service}: p{s.latency_percentile} latency (ms; timeout {args.timeout_seconds} s)",
+            metric_filter(RUN_REQUEST_LATENCIES, svc),
+            _aggregation(f"ALIGN_PERCENTILE_{s.latency_percentile}", "REDUCE_MAX", ["resource.label.service_name"]),
+            threshold=args.timeout_seconds * 1000,
+        ),
+        _chart(
+            f"Service {service}: instances by state (max {args.max_instances})",
+            metric_filter(RUN_INSTANCE_COUNT, svc),
+            _aggregation("ALIGN_MAX", "REDUCE_SUM", ["metric.label.state"]),
+            plot="STACKED_AREA",
+            threshold=args.max_instances,
+        ),
+    ]
+    per_row = _COLUMNS // _TILE_W
+    tiles = [
+        {
+            "xPos": (i % per_row) * _TILE_W,
+            "yPos": (i // per_row) * _TILE_H,
+            "width": _TILE_W,
+            "height": _TILE_H,
+            "widget": widget,
+        }
+        for i, widget in enumerate(widgets)
+    ]
+    return {
+        "displayName": f"{args.title}: queues and worker",
+        "mosaicLayout": {"columns": _COLUMNS, "tiles": tiles},
+        "labels": dict(args.labels),
+    }
+
+
+def _queue_labels(args: TaskWorkerMonitoringArgs, queue_id: str) -> dict[str, str]:
+    return {"project_id": args.project, "location": args.location, "queue_id": queue_id}
+
+
+def _service_labels(args: TaskWorkerMonitoringArgs, service: str) -> dict[str, str]:
+    return {"project_id": args.project, "location": args.location, "service_name": service}
+
+
+# --- The component ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Alert:
+    suffix: str
+    display_name: str
+    severity: str
+    condition: gcp.monitoring.AlertPolicyConditionArgs
+    runbook: pulumi.Output[str]
+    labels: Mapping[str, str]
+
+
+class TaskWorkerMonitoring(pulumi.ComponentResource):
+    """Alert policies per queue and for the service, and one dashboard, for one stack."""
+
+    policies: dict[str, gcp.monitoring.AlertPolicy]
+    dashboard: gcp.monitoring.Dashboard
+    # True when no notification channel is configured: the policies page nobody.
+    pages_nobody: bool
+    notification_channels: list[str]
+
+    def __init__(self, name: str, args: TaskWorkerMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("task-worker:gcp:TaskWorkerMonitoring", name, None, opts)
+        unknown = sorted(set(args.queue_thresholds) - set(args.queue_ids))
+        _check("queue_thresholds", unknown, not unknown, "only keys of queue_ids (unknown queue keys)")
+        self.notification_channels = channel_names(args.project, args.notification_channels)
+        self.pages_nobody = not self.notification_channels
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        service = pulumi.Output.from_input(args.service_name)
+
+        alerts: list[_Alert] = []
+        for key, queue_id in args.queue_ids.items():
+            alerts += self._queue_alerts(args, key, pulumi.Output.from_input(queue_id), service)
+        alerts += self._service_alerts(args, service)
+
+        self.policies = {}
+        for alert in alerts:
+            self.policies[alert.suffix] = gcp.monitoring.AlertPolicy(
+                f"{name}-{alert.suffix}",
+                gcp.monitoring.AlertPolicyArgs(
+                    project=args.project,
+                    display_name=alert.display_name,
+                    combiner="OR",
+                    severity=alert.severity,
+                    conditions=[alert.condition],
+                    notification_channels=self.notification_channels,
+                    documentation=gcp.monitoring.AlertPolicyDocumentationArgs(
+                        mime_type="text/markdown",
+                        subject=alert.display_name,
+                        content=alert.runbook,
+                    ),
+                    # An incident whose signal stops (no failing attempts any more) closes after 30 min.
+                    alert_strategy=gcp.monitoring.AlertPolicyAlertStrategyArgs(auto_close="1800s"),
+                    user_labels={**args.labels, **alert.labels},
+                ),
+                opts=child,
+            )
+
+        ids = pulumi.Output.all(*args.queue_ids.values())
+        self.dashboard = gcp.monitoring.Dashboard(
+            f"{name}-dashboard",
+            gcp.monitoring.DashboardArgs(
+                project=args.project,
+                dashboard_json=pulumi.Output.all(service, ids).apply(
+                    lambda v: json.dumps(dashboard(args, v[0], dict(zip(args.queue_ids, v[1], strict=True))))
+                ),
+            ),
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "policies": {k: p.name for k, p in self.policies.items()},
+                "dashboard": self.dashboard.id,
+                "pagesNobody": self.pages_nobody,
+            }
+        )
+
+    @staticmethod
+    def _queue_alerts(
+        args: TaskWorkerMonitoringArgs, key: str, queue_id: pulumi.Output[str], service: pulumi.Output[str]
+    ) -> list[_Alert]:
+        t = args.queue_thresholds.get(key, QueueAlertThresholds())
+        names = pulumi.Output.all(service, queue_id).apply(
+            lambda v: _Names(args.project, args.location, v[0], key, v[1])
+        )
+        labels = queue_id.apply(lambda qid: _queue_labels(args, qid))
+        by_queue = ["resource.label.queue_id"]
+        ratio = _threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_queue)
+        return [
+            _Alert(
+                f"{key}-backlog",
+                f"{args.title}: queue {key} backlog",
+                "WARNING",
+                gcp.monitoring.AlertPolicyConditionArgs(
+                    display_name=f"queue depth > {t.backlog_depth} for {t.backlog_minutes} min",
+                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                        filter=labels.apply(lambda q: metric_filter(QUEUE_DEPTH, q)),
+                        aggregations=[_threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", by_queue)],
+                        comparison="COMPARISON_GT",
+                        threshold_value=t.backlog_depth,
+                        duration=f"{t.backlog_minutes * 60}s",
+                    ),
+                ),
+                names.apply(lambda n: runbook_backlog(n, t)),
+                {"queue": key, "signal": "backlog"},
+            ),
+            _Alert(
+                f"{key}-failing",
+                f"{args.title}: queue {key} failing tasks",
+                "ERROR",
+                gcp.monitoring.AlertPolicyConditionArgs(
+                    display_name=f"non-OK attempts > {t.failing_percent:g} % for {t.failing_minutes} min",
+                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                        # Numerator: attempts answered with anything but OK; denominator: all attempts.
+                        filter=labels.apply(
+                            lambda q: metric_filter(TASK_ATTEMPT_COUNT, q, [("response_code", "!=", "ok")])
+                        ),
+                        aggregations=[ratio],
+                        denominator_filter=labels.apply(lambda q: metric_filter(TASK_ATTEMPT_COUNT, q)),
+                        denominator_aggregations=[
+                            _denominator_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_queue)
+                        ],
+                        comparison="COMPARISON_GT",
+                        threshold_value=t.failing_percent / 100,
+                        duration=f"{t.failing_minutes * 60}s",
+                    ),
+                ),
+                names.apply(lambda n: runbook_failing(n, t)),
+                {"queue": key, "signal": "failing"},
+            ),
+            _Alert(
+                f"{key}-delay",
+                f"{args.title}: queue {key} falling behind",
+                "WARNING",
+                gcp.monitoring.AlertPolicyConditionArgs(
+                    display_name=(
+                        f"p{t.delay_percentile} attempt delay > {t.delay_seconds:g} s for {t.delay_minutes} min"
+                    ),
+                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                        filter=labels.apply(lambda q: metric_filter(TASK_ATTEMPT_DELAYS, q)),
+                        aggregations=[
+                            _threshold_aggregation(
+                                RATIO_ALIGNMENT_SECONDS,
+                                f"ALIGN_PERCENTILE_{t.delay_percentile}",
+                                "REDUCE_MAX",
+                                by_queue,
+                            )
+                        ],
+                        comparison="COMPARISON_GT",
+                        threshold_value=t.delay_seconds * 1000,  # the metric is in ms
+                        duration=f"{t.delay_minutes * 60}s",
+                    ),
+                ),
+                names.apply(lambda n: runbook_delay(n, t)),
+                {"queue": key, "signal": "delay"},
+            ),
+        ]
+
+    @staticmethod
+    def _service_alerts(args: TaskWorkerMonitoringArgs, service: pulumi.Output[str]) -> list[_Alert]:
+        t = args.service_thresholds
+        ids = pulumi.Output.all(*args.queue_ids.values()).apply(lambda v: dict(zip(args.queue_ids, v, strict=True)))
+        names = service.apply(lambda s: _Names(args.project, args.location, s))
+        labels = service.apply(lambda s: _service_labels(args, s))
+        by_service = ["resource.label.service_name"]
+        at = max(1, math.ceil(args.max_instances * t.saturation_fraction))
+        latency_ms = t.latency_fraction * args.timeout_seconds * 1000
+        return [
+            _Alert(
+                "service-errors",
+                f"{args.title}: service 5xx",
+                "ERROR",
+                gcp.monitoring.AlertPolicyConditionArgs(
+                    display_name=f"5xx share > {t.error_percent:g} % for {t.error_minutes} min",
+                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                        filter=labels.apply(
+                            lambda s: metric_filter(RUN_REQUEST_COUNT, s, [("response_code_class", "=", "5xx")])
+                        ),
+                        aggregations=[
+                            _threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service)
+                        ],
+                        denominator_filter=labels.apply(lambda s: metric_filter(RUN_REQUEST_COUNT, s)),
+                        denominator_aggregations=[
+                            _denominator_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service)
+                        ],
+                        comparison="COMPARISON_GT",
+                        threshold_value=t.error_percent / 100,
+                        duration=f"{t.error_minutes * 60}s",
+                    ),
+                ),
+                pulumi.Output.all(names, ids).apply(lambda v: runbook_errors(v[0], t, v[1])),
+                {"signal": "errors"},
+            ),
+            _Alert(
+                "service-latency",
+                f"{args.title}: service latency near timeout",
+                "WARNING",
+                gcp.monitoring.AlertPolicyConditionArgs(
+                    display_name=(
+                        f"p{t.latency_percentile} latency > {latency_ms / 1000:g} s "
+                        f"({t.latency_fraction:.0%} of the {args.timeout_seconds} s timeout)"
+                    ),
+                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                        filter=labels.apply(lambda s: metric_filter(RUN_REQUEST_LATENCIES, s)),
+                        aggregations=[
+                            _threshold_aggregation(
+                                RATIO_ALIGNMENT_SECONDS,
+                                f"ALIGN_PERCENTILE_{t.latency_percentile}",
+                                "REDUCE_MAX",
+                                by_service,
+                            )
+                        ],
+                        comparison="COMPARISON_GT",
+                        threshold_value=latency_ms,
+                        duration=f"{t.latency_minutes * 60}s",
+                    ),
+                ),
+                names.apply(lambda n: runbook_latency(n, t, args.timeout_seconds)),
+                {"signal": "latency"},
+            ),
+            _Alert(
+                "service-saturation",
+                f"{args.title}: service at max instances",
+                "WARNING",
+                gcp.monitoring.AlertPolicyConditionArgs(
+                    display_name=f"instances ≥ {at} (maxInstances {args.max_instances}) for {t.saturation_minutes} min",
+                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                        filter=labels.apply(lambda s: metric_filter(RUN_INSTANCE_COUNT, s)),
+                        # Max per revision and state, summed: every instance of the service.
+                        aggregations=[_threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", by_service)],
+                        comparison="COMPARISON_GE",
+                        threshold_value=at,
+                        duration=f"{t.saturation_minutes * 60}s",
+                    ),
+                ),
+                names.apply(lambda n: runbook_saturation(n, t, args.max_instances, at)),
+                {"signal": "saturation"},
+            ),
+        ]
+
+
+def _threshold_aggregation(
+    seconds: int, aligner: str, reducer: str, group_by: Sequence[str]
+) -> gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs:
+    return gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(
+        alignment_period=f"{seconds}s",
+        per_series_aligner=aligner,
+        cross_series_reducer=reducer,
+        group_by_fields=list(group_by),
+    )
+
+
+def _denominator_aggregation(
+    seconds: int, aligner: str, reducer: str, group_by: Sequence[str]
+) -> gcp.monitoring.AlertPolicyConditionConditionThresholdDenominatorAggregationArgs:
+    return gcp.monitoring.AlertPolicyConditionConditionThresholdDenominatorAggregationArgs(
+        alignment_period=f"{seconds}s",
+        per_series_aligner=aligner,
+        cross_series_reducer=reducer,
+        group_by_fields=list(group_by),
+    )

@@ -1,0 +1,219 @@
+"""DeadLetter under the harness, its worker env vars, and the handler example that uses them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pulumi
+import pytest
+
+from components import dead_letter as dl
+from components.dead_letter import DeadLetter, DeadLetterArgs, QueueRetry, worker_env
+from examples import dead_letter_handler as handler
+from policy.rules import ResourceView, check
+from tests.component_run import run_components
+from tests.conformance import check_subscription, check_topic
+from tools.harness import Run
+
+TOPIC = "gcp:pubsub/topic:Topic"
+SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
+TOPIC_IAM = "gcp:pubsub/topicIAMMember:TopicIAMMember"
+SUBSCRIPTION_IAM = "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember"
+RUNTIME = "serviceAccount:tw-test-run@test-project.iam.gserviceaccount.com"
+OPS = "group:ops@example.com"
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    def build() -> None:
+        # Outputs are made inside the program run (its event loop), as the program makes them.
+        args = DeadLetterArgs(
+            project="test-project",
+            publisher_member=pulumi.Output.from_input(RUNTIME),
+            subscribers=(OPS,),
+            labels={"stack": "test"},
+        )
+        DeadLetter("tw-dead-letter", args)
+
+    return run_components(build)
+
+
+def iam_grants(run: Run) -> list[Any]:
+    return [r for r in run.resources if r.custom and ("role" in r.inputs or "policyData" in r.inputs)]
+
+
+def test_publish_is_granted_on_the_one_topic_to_the_runtime_account_only(run: Run) -> None:
+    topic = run.one(TOPIC)
+    publishers = [r for r in iam_grants(run) if r.inputs.get("role") == dl.PUBLISHER]
+    assert len(publishers) == 1
+    (grant,) = publishers
+    assert grant.type == TOPIC_IAM
+    assert grant.inputs["member"] == RUNTIME
+    assert grant.inputs["topic"] == topic.outputs["name"]  # the computed name reached the grant
+    # Nothing else is granted but pulling from the subscription, to the named subscribers.
+    others = [r for r in iam_grants(run) if r is not grant]
+    assert [(r.type, r.inputs["role"], r.inputs["member"]) for r in others] == [(SUBSCRIPTION_IAM, dl.SUBSCRIBER, OPS)]
+
+
+def test_the_subscription_pulls_from_the_topic_and_keeps_messages(run: Run) -> None:
+    topic, subscription = run.one(TOPIC), run.one(SUBSCRIPTION)
+    assert subscription.inputs["topic"] == topic.outputs["id"]
+    assert subscription.inputs["messageRetentionDuration"] == "604800s"
+    assert subscription.inputs["expirationPolicy"] == {"ttl": ""}  # never expires while nobody pulls
+    assert "pushConfig" not in subscription.inputs  # pull
+    assert topic.inputs["labels"] == {"stack": "test", dl.PURPOSE_LABEL: dl.DEAD_LETTER}
+
+
+def test_topic_and_subscription_conform_to_pubsub(run: Run) -> None:
+    assert check_topic(run.one(TOPIC).inputs) == []
+    assert check_subscription(run.one(SUBSCRIPTION).inputs) == []
+    assert check_subscription({"ackDeadlineSeconds": "60", "pushConfigg": {}})
+
+
+def test_the_dead_letter_resources_pass_the_policy_pack(run: Run) -> None:
+    views = [ResourceView(r.urn, r.type, r.outputs) for r in run.resources if r.custom]
+    assert [v for v in check(views) if v.mandatory] == []
+
+
+def test_the_component_outputs_the_topic_id(run: Run) -> None:
+    topic = run.one(TOPIC)
+    assert topic.outputs["id"] == f"projects/test-project/topics/{topic.outputs['name']}"
+
+
+@pytest.mark.parametrize("seconds", [dl.MIN_RETENTION_SECONDS, dl.MAX_RETENTION_SECONDS])
+def test_retention_within_pubsub_limits_is_accepted(seconds: int) -> None:
+    assert DeadLetterArgs(project="p", publisher_member=RUNTIME, message_retention_seconds=seconds)
+
+
+@pytest.mark.parametrize("seconds", [dl.MIN_RETENTION_SECONDS - 1, dl.MAX_RETENTION_SECONDS + 1])
+def test_retention_outside_pubsub_limits_is_refused(seconds: int) -> None:
+    with pytest.raises(ValueError, match="10 minutes"):
+        DeadLetterArgs(project="p", publisher_member=RUNTIME, message_retention_seconds=seconds)
+
+
+# --- Env vars -----------------------------------------------------------------------------------
+
+QUEUES = [
+    QueueRetry("default", "projects/p/locations/europe-west1/queues/tw-default-1a2b", 5, "0s"),
+    QueueRetry("bulk-import", "projects/p/locations/europe-west1/queues/tw-bulk-3c4d", -1, "0s"),
+    QueueRetry("slow", "projects/p/locations/europe-west1/queues/tw-slow-5e6f", 3, "3600s"),
+]
+TOPIC_ID = "projects/p/topics/tw-dead-letter-7a8b"
+
+
+def env() -> dict[str, str]:
+    rendered = worker_env(TOPIC_ID, QUEUES)
+    assert all(isinstance(v, str) for v in rendered.values())
+    return {k: str(v) for k, v in rendered.items()}
+
+
+def test_worker_env_names_and_values() -> None:
+    assert env() == {
+        "TASK_WORKER_DEAD_LETTER_TOPIC": TOPIC_ID,
+        "TASK_WORKER_QUEUES": "default,bulk-import,slow",
+        "TASK_WORKER_QUEUE_DEFAULT_PATH": QUEUES[0].path,
+        "TASK_WORKER_QUEUE_DEFAULT_MAX_ATTEMPTS": "5",
+        "TASK_WORKER_QUEUE_DEFAULT_MAX_RETRY_DURATION": "0s",
+        "TASK_WORKER_QUEUE_BULK_IMPORT_PATH": QUEUES[1].path,
+        "TASK_WORKER_QUEUE_BULK_IMPORT_MAX_ATTEMPTS": "-1",
+        "TASK_WORKER_QUEUE_BULK_IMPORT_MAX_RETRY_DURATION": "0s",
+        "TASK_WORKER_QUEUE_SLOW_PATH": QUEUES[2].path,
+        "TASK_WORKER_QUEUE_SLOW_MAX_ATTEMPTS": "3",
+        "TASK_WORKER_QUEUE_SLOW_MAX_RETRY_DURATION": "3600s",
+    }
+    assert "TASK_WORKER_DEAD_LETTER_TOPIC" not in worker_env(None, QUEUES)
+
+
+def test_the_handler_reads_what_the_component_writes() -> None:
+    assert (handler.ENV_TOPIC, handler.ENV_QUEUES) == (dl.ENV_TOPIC, dl.ENV_QUEUES)
+    limits = handler.queue_limits(env())
+    assert {q.key: (q.path, q.max_attempts) for q in limits.values()} == {
+        q.key: (q.path, q.max_attempts) for q in QUEUES
+    }
+    assert limits["tw-slow-5e6f"].max_retry_seconds == 3600
+
+
+# --- The handler example ------------------------------------------------------------------------
+
+
+def headers(queue: str = "tw-default-1a2b", retries: int = 0) -> dict[str, str]:
+    # Real header spellings; lookups must not depend on case (HTTP servers lower-case them).
+    return {
+        "X-CloudTasks-QueueName": queue,
+        "x-cloudtasks-taskname": f"task-{retries}",
+        "X-CloudTasks-TaskRetryCount": str(retries),
+        "X-CloudTasks-TaskExecutionCount": "0",  # undercounts (no 5xx-before-handler): not used
+    }
+
+
+@pytest.mark.parametrize(
+    ("queue", "retries", "final"),
+    [
+        ("tw-default-1a2b", 0, False),  # first of 5
+        ("tw-default-1a2b", 3, False),  # 4th of 5
+        ("tw-default-1a2b", 4, True),  # 5th of 5: the last
+        ("tw-default-1a2b", 9, True),  # past it (a redelivery): still final
+        ("tw-bulk-3c4d", 10_000, False),  # maxAttempts -1: never final by count
+    ],
+)
+def test_is_final_attempt_by_count(queue: str, retries: int, final: bool) -> None:
+    assert handler.is_final_attempt(headers(queue, retries), env()) is final
+
+
+def test_a_positive_max_retry_duration_needs_both_limits() -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    last = headers("tw-slow-5e6f", retries=2)  # 3rd of 3
+    assert not handler.is_final_attempt(headers("tw-slow-5e6f", 1), env())
+    recent = handler.attempt(last, env(), first_attempt_at=now - timedelta(minutes=10), now=now)
+    assert (recent.final, recent.certain) == (False, True)  # Cloud Tasks keeps retrying for the hour
+    old = handler.attempt(last, env(), first_attempt_at=now - timedelta(hours=2), now=now)
+    assert (old.final, old.certain) == (True, True)
+    unknown = handler.attempt(last, env())
+    assert (unknown.final, unknown.certain) == (True, False)  # the count says so; the time is unknown
+
+
+def test_a_request_from_another_queue_or_none_is_refused() -> None:
+    with pytest.raises(ValueError, match="not one of this worker's queues"):
+        handler.is_final_attempt(headers("someone-elses-queue"), env())
+    with pytest.raises(ValueError, match="not a Cloud Tasks request"):
+        handler.is_final_attempt({}, env())
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def __call__(self, topic: str, data: bytes, attributes: Any) -> str:
+        self.calls.append((topic, data, dict(attributes)))
+        return "message-id-1"
+
+
+def fail(_: bytes) -> None:
+    raise RuntimeError("database down " + "x" * 2000)
+
+
+def test_the_final_failure_is_published_with_its_origin() -> None:
+    publish = Recorder()
+    assert handler.handle(headers(retries=4), b'{"order": 7}', env(), fail, publish) == 500
+    ((topic, data, attributes),) = publish.calls
+    assert (topic, data) == (TOPIC_ID, b'{"order": 7}')
+    assert attributes["queue"] == QUEUES[0].path
+    assert attributes["queue_key"] == "default"
+    assert (attributes["attempt"], attributes["max_attempts"], attributes["certain"]) == ("5", "5", "true")
+    assert attributes["task"] == "task-4"
+    assert attributes["reason"].startswith("RuntimeError: database down")
+    assert all(len(v.encode()) <= 1024 for v in attributes.values())  # Pub/Sub's attribute limit
+
+
+def test_earlier_failures_and_successes_publish_nothing() -> None:
+    publish = Recorder()
+    assert handler.handle(headers(retries=3), b"{}", env(), fail, publish) == 500
+    assert handler.handle(headers(retries=4), b"{}", env(), lambda _: None, publish) == 200
+    assert publish.calls == []
+
+
+def test_without_a_topic_dead_letters_are_off() -> None:
+    no_topic = {k: v for k, v in env().items() if k != dl.ENV_TOPIC}
+    with pytest.raises(ValueError, match="not enabled"):
+        handler.publish_dead_letter(Recorder(), headers(retries=4), b"", no_topic, reason="x")

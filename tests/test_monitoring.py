@@ -1,0 +1,388 @@
+"""TaskWorkerMonitoring under the harness: real metrics and labels, configured channels, runbooks with
+real names, a dashboard Google accepts, and at most one more step on the deploy's critical path."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pytest
+
+from components import monitoring as m
+from components.dead_letter import DeadLetter, DeadLetterArgs
+from components.monitoring import (
+    ALIGNERS,
+    METRICS,
+    RESOURCE_LABELS,
+    QueueAlertThresholds,
+    ServiceAlertThresholds,
+    TaskWorkerMonitoring,
+    TaskWorkerMonitoringArgs,
+)
+from components.task_worker import TaskWorker, TaskWorkerArgs
+from settings import parse_settings
+from tests.component_run import run_components
+from tests.conformance import check_alert_policy, check_dashboard_json, monitoring_v3_doc
+from tests.conftest import stack_config
+from tools.harness import Resource, Run
+from tools.plan import CRITICAL_PATH_FLOOR, critical_path
+
+POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+DASHBOARD = "gcp:monitoring/dashboard:Dashboard"
+PROJECT = "test-project"
+LOCATION = "europe-west1"
+SERVICE = "tw-svc-1a2b3c4"
+QUEUE_IDS = {"default": "tw-default-9f8e7d6", "bulk-import": "tw-bulk-import-0a1b2c3"}
+
+
+def monitoring_args(**changes: Any) -> TaskWorkerMonitoringArgs:
+    base: dict[str, Any] = {
+        "project": PROJECT,
+        "location": LOCATION,
+        # Outputs, as the program passes them (the service's and queues' names are computed).
+        "service_name": pulumi.Output.from_input(SERVICE),
+        "queue_ids": {k: pulumi.Output.from_input(v) for k, v in QUEUE_IDS.items()},
+        "max_instances": 10,
+        "timeout_seconds": 600,
+        "queue_thresholds": {"bulk-import": QueueAlertThresholds(backlog_depth=50000, delay_percentile=95)},
+        "notification_channels": ("1234567890", "projects/ops-project/notificationChannels/42"),
+        "labels": {"stack": "test"},
+    }
+    return TaskWorkerMonitoringArgs(**(base | changes))
+
+
+def run_monitoring(make: Callable[[], TaskWorkerMonitoringArgs] = monitoring_args) -> tuple[Run, list[Any]]:
+    built: list[Any] = []
+    run = run_components(lambda: built.append(TaskWorkerMonitoring("tw-monitoring", make())))
+    return run, built
+
+
+@pytest.fixture(scope="module")
+def paged() -> Run:
+    return run_monitoring()[0]
+
+
+def policies(run: Run) -> list[Resource]:
+    found = run.of_type(POLICY)
+    assert found, "no alert policy rendered: the checks would pass vacuously"
+    return found
+
+
+def thresholds(policy: Resource) -> Mapping[str, Any]:
+    (condition,) = policy.inputs["conditions"]
+    return condition["conditionThreshold"]
+
+
+def by_signal(run: Run) -> dict[str, Resource]:
+    return {p.name.removeprefix("tw-monitoring-"): p for p in policies(run)}
+
+
+# --- Filters name only what Google documents ----------------------------------------------------
+
+_TERM = re.compile(r'^(metric\.type|resource\.type|resource\.label\.(\w+)|metric\.label\.(\w+))(=|!=)"([^"]*)"$')
+
+
+def filter_problems(text: str) -> list[str]:
+    """Every term of a rendered filter that is not a documented metric, resource type or label."""
+    terms = dict.fromkeys(text.split(" AND "))
+    values = {t.split("=", 1)[0]: t.split('"')[1] for t in terms if "=" in t and '"' in t}
+    metric, resource = values.get("metric.type"), values.get("resource.type")
+    fact = METRICS.get(metric or "")
+    if fact is None:
+        return [f"{text}: metric {metric!r} is not in METRICS"]
+    problems = [] if resource == fact.resource else [f"{text}: resource type {resource!r}; {metric} is {fact.resource}"]
+    for term in terms:
+        match = _TERM.match(term)
+        if match is None:
+            problems.append(f"{text}: term {term!r} is not a metric/resource selector")
+        elif match.group(2) and match.group(2) not in RESOURCE_LABELS[fact.resource]:
+            problems.append(f"{text}: {fact.resource} has no label {match.group(2)!r}")
+        elif match.group(3) and match.group(3) not in fact.labels:
+            problems.append(f"{text}: {metric} has no metric label {match.group(3)!r}")
+    return problems
+
+
+def aggregation_problems(metric: str, aggregation: Mapping[str, Any]) -> list[str]:
+    fact = METRICS[metric]
+    aligner = aggregation["perSeriesAligner"]
+    problems = [] if (fact.kind, fact.value) in ALIGNERS.get(aligner, ()) else [f"{aligner} on {metric}"]
+    for group in aggregation.get("groupByFields", []):
+        scope, _, label = group.split(".")
+        known = RESOURCE_LABELS[fact.resource] if scope == "resource" else fact.labels
+        if label not in known:
+            problems.append(f"group by {group}: not a label of {metric}")
+    return problems
+
+
+def _metric(text: str) -> str:
+    return text.split('metric.type="', 1)[1].split('"', 1)[0]
+
+
+def test_every_alert_filter_names_documented_metrics_labels_and_resources(paged: Run) -> None:
+    seen: set[str] = set()
+    for policy in policies(paged):
+        t = thresholds(policy)
+        for key in ("filter", "denominatorFilter"):
+            if key in t:
+                assert filter_problems(t[key]) == [], policy.name
+                assert len(t[key]) <= m.FILTER_MAX_CHARS
+                seen.add(_metric(t[key]))
+        for agg in t["aggregations"]:
+            assert aggregation_problems(_metric(t["filter"]), agg) == [], policy.name
+        for agg in t.get("denominatorAggregations", []):
+            assert aggregation_problems(_metric(t["denominatorFilter"]), agg) == [], policy.name
+    # Every signal the issue asks for is alerted on.
+    assert seen == set(METRICS)
+
+
+def test_the_checker_refuses_undocumented_names() -> None:
+    q = 'resource.label.queue_id="q"'
+    bad = {
+        'metric.type="cloudtasks.googleapis.com/queue/oldest_age" AND resource.type="cloud_tasks_queue"': "METRICS",
+        f'metric.type="{m.QUEUE_DEPTH}" AND resource.type="cloud_run_revision"': "resource type",
+        f'metric.type="{m.QUEUE_DEPTH}" AND resource.type="cloud_tasks_queue" AND resource.label.queue="q"': "no label",
+        f'metric.type="{m.TASK_ATTEMPT_COUNT}" AND resource.type="cloud_tasks_queue" AND {q} AND '
+        'metric.label.status="ok"': "no metric label",
+    }
+    for text, words in bad.items():
+        problems = filter_problems(text)
+        assert problems
+        assert words in problems[0]
+    assert aggregation_problems(m.QUEUE_DEPTH, {"perSeriesAligner": "ALIGN_PERCENTILE_99"})
+    assert aggregation_problems(m.TASK_ATTEMPT_DELAYS, {"perSeriesAligner": "ALIGN_RATE"})
+
+
+def test_aligner_table_agrees_with_googles_enum_descriptions() -> None:
+    enum = monitoring_v3_doc()["schemas"]["Aggregation"]["properties"]["perSeriesAligner"]
+    described = dict(zip(enum["enum"], enum["enumDescriptions"], strict=True))
+    for aligner, kinds in ALIGNERS.items():
+        text = described[aligner]
+        for kind, value in kinds:
+            assert kind in text, (aligner, kind)
+            assert ("distribution values" if value == "DISTRIBUTION" else "numeric values") in text or (
+                aligner == "ALIGN_DELTA"  # "valid for CUMULATIVE and DELTA metrics" (any value type)
+            ), (aligner, value)
+
+
+def test_every_metric_fact_has_a_source_and_known_resource() -> None:
+    for metric, fact in METRICS.items():
+        assert fact.source.strip(), metric
+        assert fact.resource in RESOURCE_LABELS
+        assert metric.startswith({"cloud_tasks_queue": "cloudtasks.", "cloud_run_revision": "run."}[fact.resource])
+
+
+def test_queue_filters_select_each_queue_by_its_id(paged: Run) -> None:
+    signals = by_signal(paged)
+    for key, queue_id in QUEUE_IDS.items():
+        for signal in ("backlog", "failing", "delay"):
+            t = thresholds(signals[f"{key}-{signal}"])
+            assert f'resource.label.queue_id="{queue_id}"' in t["filter"]
+            assert f'resource.label.location="{LOCATION}"' in t["filter"]
+    failing = thresholds(signals["default-failing"])
+    assert 'metric.label.response_code!="ok"' in failing["filter"]
+    assert "response_code" not in failing["denominatorFilter"]
+    for signal in ("service-errors", "service-latency", "service-saturation"):
+        assert f'resource.label.service_name="{SERVICE}"' in thresholds(signals[signal])["filter"]
+
+
+def test_thresholds_are_rendered_in_the_metrics_units(paged: Run) -> None:
+    s = by_signal(paged)
+    assert thresholds(s["default-backlog"])["thresholdValue"] == 1000
+    assert thresholds(s["bulk-import-backlog"])["thresholdValue"] == 50000
+    assert thresholds(s["default-failing"])["thresholdValue"] == pytest.approx(0.10)
+    assert thresholds(s["default-delay"])["thresholdValue"] == 300_000  # ms
+    assert thresholds(s["bulk-import-delay"])["aggregations"][0]["perSeriesAligner"] == "ALIGN_PERCENTILE_95"
+    assert thresholds(s["service-errors"])["thresholdValue"] == pytest.approx(0.05)
+    assert 'response_code_class="5xx"' in thresholds(s["service-errors"])["filter"]
+    assert thresholds(s["service-latency"])["thresholdValue"] == 0.8 * 600 * 1000
+    saturation = thresholds(s["service-saturation"])
+    assert (saturation["comparison"], saturation["thresholdValue"]) == ("COMPARISON_GE", 10)
+    for policy in policies(paged):
+        seconds = int(thresholds(policy)["duration"].removesuffix("s"))
+        assert seconds > 0
+        assert seconds % 60 == 0  # "only values that are a multiple of a minute"
+
+
+def test_policies_conform_to_googles_alert_policy(paged: Run) -> None:
+    for policy in policies(paged):
+        assert check_alert_policy(policy.inputs) == [], policy.name
+
+
+def test_the_conformance_check_catches_a_bad_policy() -> None:
+    bad = {"combiner": "XOR", "conditions": [{"conditionThreshold": {"duration": "5m", "comparisonn": "GT"}}]}
+    assert len(check_alert_policy(bad)) == 3
+
+
+# --- Channels ------------------------------------------------------------------------------------
+
+
+def test_each_policy_names_the_configured_channels(paged: Run) -> None:
+    expected = [
+        f"projects/{PROJECT}/notificationChannels/1234567890",
+        "projects/ops-project/notificationChannels/42",
+    ]
+    for policy in policies(paged):
+        assert policy.inputs["notificationChannels"] == expected
+        assert not m.policy_pages_nobody(policy.inputs)
+
+
+def test_no_channels_page_nobody_and_say_so() -> None:
+    run, built = run_monitoring(lambda: monitoring_args(notification_channels=()))
+    assert built[0].pages_nobody is True
+    assert "page nobody" in m.NO_CHANNELS_NOTICE
+    for policy in policies(run):
+        assert policy.type == m.ALERT_POLICY_TYPE
+        assert m.policy_pages_nobody(policy.inputs)
+        assert policy.inputs.get("enabled") is not False  # still evaluated, shown in the console
+
+
+def test_channels_page_somebody() -> None:
+    assert m.channel_names("p", ["7"]) == ["projects/p/notificationChannels/7"]
+    _, built = run_monitoring()
+    assert built[0].pages_nobody is False
+
+
+# --- Runbooks ------------------------------------------------------------------------------------
+
+
+def test_each_runbook_quotes_the_real_names_and_the_commands(paged: Run) -> None:
+    where = f"--location={LOCATION} --project={PROJECT}"
+    for key, queue_id in QUEUE_IDS.items():
+        for signal in ("backlog", "failing", "delay"):
+            doc = by_signal(paged)[f"{key}-{signal}"].inputs["documentation"]
+            text = doc["content"]
+            assert doc["mimeType"] == "text/markdown"
+            assert f"projects/{PROJECT}/locations/{LOCATION}/queues/{queue_id}" in text
+            assert f"gcloud tasks queues pause {queue_id} {where}" in text
+            assert f'resource.labels.service_name="{SERVICE}"' in text  # the worker's logs
+            assert f"task-worker:queues.{key}.paused: true" in text
+    assert "gcloud tasks queues purge" in by_signal(paged)["default-backlog"].inputs["documentation"]["content"]
+    errors = by_signal(paged)["service-errors"].inputs["documentation"]["content"]
+    for queue_id in QUEUE_IDS.values():
+        assert f"gcloud tasks queues pause {queue_id} {where}" in errors
+    saturation = by_signal(paged)["service-saturation"].inputs["documentation"]["content"]
+    assert f"gcloud run services update {SERVICE} --max-instances=20" in saturation
+
+
+def test_runbooks_fit_googles_documentation_limits(paged: Run) -> None:
+    for policy in policies(paged):
+        text = policy.inputs["documentation"]["content"]
+        assert len(text) <= m.DOCUMENTATION_MAX_CHARS
+        assert len(text.encode()) <= m.DOCUMENTATION_MAX_BYTES
+        assert "None" not in text  # an Output that never resolved would print as None
+
+
+# --- Dashboard -----------------------------------------------------------------------------------
+
+
+def dashboard_doc(run: Run) -> dict[str, Any]:
+    return json.loads(run.one(DASHBOARD).inputs["dashboardJson"])
+
+
+def test_the_dashboard_renders_and_parses(paged: Run) -> None:
+    doc = dashboard_doc(paged)
+    tiles = doc["mosaicLayout"]["tiles"]
+    assert len(tiles) == 3 * len(QUEUE_IDS) + 3
+    titles = [t["widget"]["title"] for t in tiles]
+    for key in QUEUE_IDS:
+        assert sum(title.startswith(f"Queue {key}:") for title in titles) == 3
+    assert sum(title.startswith(f"Service {SERVICE}:") for title in titles) == 3
+    for tile in tiles:
+        assert tile["xPos"] + tile["width"] <= doc["mosaicLayout"]["columns"]
+        for data_set in tile["widget"]["xyChart"]["dataSets"]:
+            query = data_set["timeSeriesQuery"]["timeSeriesFilter"]
+            assert filter_problems(query["filter"]) == []
+            assert aggregation_problems(_metric(query["filter"]), query["aggregation"]) == []
+    positions = {(t["xPos"], t["yPos"]) for t in tiles}
+    assert len(positions) == len(tiles)  # no two tiles on one spot
+
+
+def test_the_dashboard_conforms_to_googles_dashboard(paged: Run) -> None:
+    assert check_dashboard_json(paged.one(DASHBOARD).inputs["dashboardJson"]) == []
+    assert check_dashboard_json('{"mosaicLayout": {"columns": "48", "tilez": []}}')
+    assert check_dashboard_json("not json")
+
+
+# --- Arguments ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: QueueAlertThresholds(failing_percent=0),
+        lambda: QueueAlertThresholds(delay_percentile=90),
+        lambda: QueueAlertThresholds(backlog_minutes=0),
+        lambda: ServiceAlertThresholds(latency_fraction=1.5),
+        lambda: ServiceAlertThresholds(saturation_fraction=0),
+    ],
+)
+def test_thresholds_outside_their_range_are_refused(make: Callable[[], object]) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        make()
+
+
+def test_thresholds_for_an_unknown_queue_are_refused() -> None:
+    def build() -> None:
+        TaskWorkerMonitoring("m", monitoring_args(queue_thresholds={"nope": QueueAlertThresholds()}))
+
+    with pytest.raises(AssertionError, match="unknown queue keys"):
+        run_components(build)
+
+
+def test_saturation_threshold_rounds_up() -> None:
+    run, _ = run_monitoring(
+        lambda: monitoring_args(max_instances=7, service_thresholds=ServiceAlertThresholds(saturation_fraction=0.9))
+    )
+    assert thresholds(by_signal(run)["service-saturation"])["thresholdValue"] == math.ceil(7 * 0.9)
+
+
+# --- The whole program with monitoring and dead letters: critical path --------------------------
+
+
+def _whole(with_operations: bool) -> Callable[[], None]:
+    # With an enqueuer, as the stacks have: queue IAM is the last step of the floor.
+    config = stack_config(queues={"default": {}, "bulk": {"path": "/bulk"}}, enqueuers=["group:producers@example.com"])
+
+    def build() -> None:
+        settings = parse_settings(config.values, "test")
+        worker = TaskWorker("task-worker", TaskWorkerArgs(settings=settings))
+        if not with_operations:
+            return
+        TaskWorkerMonitoring(
+            "task-worker-monitoring",
+            TaskWorkerMonitoringArgs(
+                project=settings.project,
+                location=settings.location,
+                service_name=worker.service.name,
+                queue_ids={k: q.queue.name for k, q in worker.queues.items()},
+                max_instances=settings.service.max_instances,
+                timeout_seconds=settings.service.timeout_seconds,
+            ),
+        )
+        DeadLetter(
+            "task-worker-dead-letter",
+            DeadLetterArgs(project=settings.project, publisher_member=worker.service.runtime_account.member),
+        )
+
+    return build
+
+
+def _custom(run: Run, prefix: str) -> Sequence[Resource]:
+    return [r for r in run.resources if r.custom and r.type.startswith(prefix)]
+
+
+def test_monitoring_and_pubsub_add_at_most_one_step_to_the_critical_path() -> None:
+    base = run_components(_whole(False))
+    full = run_components(_whole(True))
+    assert critical_path(base.resources) == CRITICAL_PATH_FLOOR
+    assert _custom(full, "gcp:monitoring/")
+    assert _custom(full, "gcp:pubsub/")
+    assert critical_path(full.resources) <= critical_path(base.resources) + 1
+    # Wired to the real queues: the policies carry the auto-named queue IDs.
+    queue_names = {q.outputs["name"] for q in full.of_type("gcp:cloudtasks/queue:Queue")}
+    filters = " ".join(thresholds(p)["filter"] for p in full.of_type(POLICY))
+    assert all(f'queue_id="{name}"' in filters for name in queue_names)
