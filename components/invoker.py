@@ -24,6 +24,8 @@ class TaskInvokerArgs:
     cloud_tasks_api: pulumi.Resource
     # Members that create tasks carrying their own OIDC token need actAs on the invoker.
     enqueuers: Sequence[str] = ()
+    # Adopt an existing invoker account (Pulumi import): its ID; account_id is then its name.
+    account_import_id: str | None = None
 
 
 class TaskInvoker(pulumi.ComponentResource):
@@ -44,7 +46,7 @@ class TaskInvoker(pulumi.ComponentResource):
                 display_name="task-worker invoker",
                 description="Cloud Tasks signs OIDC tokens as this account to call the task-worker service",
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.iam_api]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.iam_api], import_=args.account_import_id),
         )
         self.email = self.account.email
         self.member = self.account.member

@@ -38,11 +38,12 @@ class TaskQueue(pulumi.ComponentResource):
         super().__init__("task-worker:gcp:TaskQueue", name, None, opts)
         q = args.queue
         host = pulumi.Output.from_input(args.service_uri).apply(_host)
-        # No explicit name: Pulumi auto-names the queue, because a deleted queue's
-        # name stays blocked for days and a replacement under it would fail.
+        # Auto-named unless the config names it (or adopts a queue): a deleted queue's
+        # name stays blocked for days, and a replacement under it would fail.
         self.queue = gcp.cloudtasks.Queue(
             name,
             gcp.cloudtasks.QueueArgs(
+                name=q.queue_id,
                 project=args.project,
                 location=args.location,
                 rate_limits=gcp.cloudtasks.QueueRateLimitsArgs(
@@ -77,7 +78,7 @@ class TaskQueue(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api], import_=q.import_id),
         )
         for member in args.enqueuers:
             gcp.cloudtasks.QueueIamMember(
