@@ -297,4 +297,5 @@ def test_secret_accessor_never_project_wide() -> None:
 )
 def test_vpc_egress_explicit(vpc: dict[str, Any], bad: bool) -> None:
     view = ResourceView("urn:svc", SERVICE, {"template": {"vpcAccess": vpc}})
-    assert bool(_rule("cloud-run-vpc-egress-explicit").run(view)) is bad
+    found = [v for v in check([view]) if v.rule == "cloud-run-vpc-egress-explicit"]
+    assert bool(found) is bad

@@ -412,6 +412,28 @@ VIOLATING = [
         id="openid-binding",
     ),
 ]
+# Secret Manager and Direct VPC egress (helper "features"; more cases in tests/test_features.py).
+VIOLATING += [
+    pytest.param(
+        "secret-accessor-on-secret-only",
+        view(
+            "gcp:projects/iAMMember:IAMMember",
+            {
+                "project": "p",
+                "role": "roles/secretmanager.secretAccessor",
+                "member": "serviceAccount:a@p.iam.gserviceaccount.com",
+            },
+        ),
+        ["never project-wide"],
+        id="secret-accessor-project",
+    ),
+    pytest.param(
+        "cloud-run-vpc-egress-explicit",
+        view(RUN_V2, service_props(template__vpcAccess={"networkInterfaces": [{"network": "n"}]})),
+        ["egress is not set"],
+        id="vpc-egress-unset",
+    ),
+]
 
 
 @pytest.mark.parametrize(("rule", "resource", "expected"), VIOLATING)
@@ -733,7 +755,7 @@ def test_queue_concurrency_passes_when_it_fits_or_is_unknown(resources: list[Res
 
 def test_rules_are_named_uniquely_and_check_orders_resources_then_stack() -> None:
     names = [r.name for r in rules.RULES]
-    assert len(names) == len(set(names)) == 12
+    assert len(names) == len(set(names)) == 14
     assert [r.name for r in rules.RULES if not r.mandatory] == [FITS]
     resources = [
         view(SA_KEY, {}, "key"),
