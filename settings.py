@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -269,6 +270,199 @@ LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$"),
 LabelValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{0,63}$")]
 
 
+# --- Cloud Run: secrets, Direct VPC egress, probes, adoption ----------------------------------
+
+# Secret Manager secret ID: letters, digits, _ and -, up to 255 (Secret Manager "Create a secret").
+_SECRET_ID = r"[A-Za-z0-9_-]{1,255}"
+_PROJECT_REF = r"[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20}"  # a project ID, or a project number
+SECRET_PATTERN = rf"^(?:{_SECRET_ID}|projects/(?:{_PROJECT_REF})/secrets/{_SECRET_ID})$"
+SECRET_ALLOWED = 'a secret name (letters, digits, _ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S"'
+# "latest", a version number, or a version alias (run.v2 SecretKeySelector.version).
+VERSION_PATTERN = r"^(?:latest|[1-9][0-9]{0,18}|[A-Za-z][A-Za-z0-9_-]{0,62})$"
+VERSION_ALLOWED = '"latest", a version number ("3") or a version alias'
+
+
+class SecretRef(_Model):
+    """One secret version from Secret Manager (`service.secrets.<ENV>` as a map)."""
+
+    secret: str = _described(
+        "The secret: its name in the stack's project, or its full ID in another project.",
+        SECRET_ALLOWED,
+        pattern=SECRET_PATTERN,
+    )
+    version: str = _described(
+        'Which version; "latest" follows rotation at each new revision (instance start).',
+        VERSION_ALLOWED,
+        default="latest",
+        pattern=VERSION_PATTERN,
+    )
+
+    def project(self, default: str) -> str:
+        return self.secret.split("/")[1] if self.secret.startswith("projects/") else default
+
+    def secret_id(self) -> str:
+        return self.secret.rsplit("/", 1)[-1]
+
+
+def _secret_ref(value: Any) -> Any:
+    # A bare string is the common case: the secret, latest version.
+    return {"secret": value} if isinstance(value, str) else value
+
+
+SecretValue = Annotated[SecretRef, BeforeValidator(_secret_ref)]
+
+_NAME = r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?"  # Compute Engine resource names (RFC 1035)
+NETWORK_PATTERN = rf"^(?:{_NAME}|projects/(?:{_PROJECT_REF})/global/networks/{_NAME})$"
+SUBNETWORK_PATTERN = rf"^(?:{_NAME}|projects/(?:{_PROJECT_REF})/regions/[a-z]+-[a-z]+[0-9]+/subnetworks/{_NAME})$"
+EGRESS = ("PRIVATE_RANGES_ONLY", "ALL_TRAFFIC")
+
+
+class VpcSettings(_Model):
+    """Direct VPC egress (`service.vpc`): the service sends traffic into a VPC network."""
+
+    network: str | None = _described(
+        "VPC network (a Shared VPC's host network by full ID). Unset: the subnetwork's network.",
+        'a network name, e.g. "default", or "projects/P/global/networks/N"',
+        default=None,
+        pattern=NETWORK_PATTERN,
+    )
+    subnetwork: str | None = _described(
+        "Subnetwork the instances take IPs from, in the stack's location. Unset: the one named as the network.",
+        'a subnetwork name, or "projects/P/regions/R/subnetworks/S" with R the stack\'s location',
+        default=None,
+        pattern=SUBNETWORK_PATTERN,
+    )
+    egress: Literal["PRIVATE_RANGES_ONLY", "ALL_TRAFFIC"] = _described(
+        "Which traffic goes into the VPC: private (RFC 1918) ranges only, or all of it "
+        "(then the VPC's routes and NAT decide how it reaches the internet).",
+        '"PRIVATE_RANGES_ONLY" or "ALL_TRAFFIC"',
+        default="PRIVATE_RANGES_ONLY",
+    )
+
+    @model_validator(mode="after")
+    def _one_network(self) -> VpcSettings:
+        if self.network is None and self.subnetwork is None:
+            raise _cross([("network", None, "expected network, subnetwork or both (Cloud Run needs one)")])
+        both_ids = bool(self.network and self.subnetwork and "/" in self.network and "/" in self.subnetwork)
+        if both_ids and str(self.network).split("/")[1] != str(self.subnetwork).split("/")[1]:
+            raise _cross([("subnetwork", self.subnetwork, f"expected a subnetwork of {self.network} (same project)")])
+        return self
+
+    def region(self) -> str | None:
+        return self.subnetwork.split("/")[3] if self.subnetwork and "/" in self.subnetwork else None
+
+
+# Cloud Run probe limits: run.v2 discovery document (GoogleCloudRunV2Probe) and "Configure
+# container health checks": a startup probe must succeed within failureThreshold × periodSeconds
+# ≤ 240 s; liveness probes are HTTP or gRPC only (no TCP).
+STARTUP_MAX_SECONDS = 240
+LIVENESS_MAX_SECONDS = 3600
+
+
+class ProbeSettings(_Model):
+    """A startup or liveness probe (`service.startupProbe`, `service.livenessProbe`)."""
+
+    http_path: str | None = _described(
+        "HTTP GET this path; 200–399 is healthy. Unset: a TCP probe (startup only).",
+        'a path starting with "/", e.g. "/healthz"',
+        default=None,
+        pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$",
+        max_length=2048,
+    )
+    port: int | None = _described(
+        "Port probed. Unset: the container port (PORT, 8080).",
+        "a whole number from 1 to 65535",
+        default=None,
+        ge=1,
+        le=65535,
+    )
+    initial_delay_seconds: int = _described(
+        "Wait after the container starts before the first probe.",
+        f"a whole number from 0 to {STARTUP_MAX_SECONDS} (startup) or {LIVENESS_MAX_SECONDS} (liveness)",
+        default=0,
+        ge=0,
+        le=LIVENESS_MAX_SECONDS,
+    )
+    period_seconds: int = _described(
+        "Time between probes.",
+        f"a whole number from 1 to {STARTUP_MAX_SECONDS} (startup) or {LIVENESS_MAX_SECONDS} (liveness)",
+        default=10,
+        ge=1,
+        le=LIVENESS_MAX_SECONDS,
+    )
+    timeout_seconds: int = _described(
+        "How long one probe may take.",
+        "a whole number from 1 to periodSeconds",
+        default=1,
+        ge=1,
+        le=LIVENESS_MAX_SECONDS,
+    )
+    failure_threshold: int = _described(
+        "Failures in a row before the container is restarted (liveness) or shut down (startup).",
+        f"a whole number ≥ 1; startup: failureThreshold × periodSeconds ≤ {STARTUP_MAX_SECONDS}",
+        default=3,
+        ge=1,
+        le=INT32_MAX,
+    )
+
+    @model_validator(mode="after")
+    def _timeout_in_period(self) -> ProbeSettings:
+        if self.timeout_seconds > self.period_seconds:
+            raise _cross(
+                [("timeoutSeconds", self.timeout_seconds, f"expected ≤ periodSeconds ({self.period_seconds})")]
+            )
+        return self
+
+    def startup_problems(self) -> list[tuple[str, Any, str]]:
+        problems: list[tuple[str, Any, str]] = []
+        for key, value in (("initialDelaySeconds", self.initial_delay_seconds), ("periodSeconds", self.period_seconds)):
+            if value > STARTUP_MAX_SECONDS:
+                problems.append((key, value, f"expected ≤ {STARTUP_MAX_SECONDS} for a startup probe"))
+        if self.failure_threshold * self.period_seconds > STARTUP_MAX_SECONDS:
+            problems.append(
+                (
+                    "failureThreshold",
+                    self.failure_threshold,
+                    f"expected failureThreshold × periodSeconds ({self.period_seconds}) ≤ {STARTUP_MAX_SECONDS}: "
+                    "Cloud Run gives a container at most 240 s to start",
+                )
+            )
+        return problems
+
+
+_PID = r"[a-z][a-z0-9-]{4,28}[a-z0-9]"  # a project ID
+SERVICE_IMPORT_PATTERN = rf"^projects/({_PID})/locations/([a-z0-9-]+)/services/([a-z](?:[-a-z0-9]{{0,47}}[a-z0-9])?)$"
+ACCOUNT_IMPORT_PATTERN = rf"^projects/({_PID})/serviceAccounts/({_PID})@({_PID})\.iam\.gserviceaccount\.com$"
+QUEUE_IMPORT_PATTERN = rf"^projects/({_PID})/locations/([a-z0-9-]+)/queues/([A-Za-z0-9-]{{1,100}})$"
+
+
+class AccountSettings(_Model):
+    """A service account the stack creates (`accounts.runtime`, `accounts.invoker`)."""
+
+    import_id: str | None = _described(
+        "Adopt an existing account instead of creating one (Pulumi import): its ID. The account keeps its "
+        "email; the stack then manages it.",
+        "projects/P/serviceAccounts/NAME@P.iam.gserviceaccount.com, P the stack's project",
+        default=None,
+        pattern=ACCOUNT_IMPORT_PATTERN,
+    )
+
+    @property
+    def account_id(self) -> str | None:
+        return re.fullmatch(ACCOUNT_IMPORT_PATTERN, self.import_id).group(2) if self.import_id else None  # type: ignore[union-attr]
+
+
+class AccountsSettings(_Model):
+    """The stack's two service accounts (`task-worker:accounts`)."""
+
+    runtime: AccountSettings = _described(
+        "The identity the service runs as.", "a map with importId", default_factory=AccountSettings
+    )
+    invoker: AccountSettings = _described(
+        "The identity Cloud Tasks signs tokens as.", "a map with importId", default_factory=AccountSettings
+    )
+
+
 class ServiceSettings(_Model):
     """The Cloud Run v2 service (`task-worker:service`)."""
 
@@ -329,6 +523,38 @@ class ServiceSettings(_Model):
         '"internal" or "internal-and-cloud-load-balancing"; public ingress is refused',
         default="internal",
     )
+    secrets: Annotated[dict[EnvName, SecretValue], AfterValidator(_frozen_map)] = _described(
+        "Environment variables from Secret Manager: the value is read by Cloud Run when an instance starts, "
+        "never by Pulumi. The runtime account gets secretAccessor on each secret named, only.",
+        "a map of env var name (as in env, and not also in env) to a secret: "
+        + SECRET_ALLOWED
+        + ', or a map {secret, version} (version default "latest")',
+        keys="an env var name: letters, digits and _, not starting with a digit",
+        default_factory=dict,
+        max_length=MAX_ENV_VARS,
+    )
+    vpc: VpcSettings | None = _described(
+        "Direct VPC egress, e.g. to reach Cloud SQL or Memorystore on private IPs. Unset: no VPC.",
+        "a map {network, subnetwork, egress}",
+        default=None,
+    )
+    startup_probe: ProbeSettings | None = _described(
+        "Startup probe. Unset: Cloud Run's default TCP probe on the container port (timeout 240 s, "
+        "period 240 s, failure threshold 1).",
+        "a map of the probe keys below; HTTP (httpPath) or TCP",
+        default=None,
+    )
+    liveness_probe: ProbeSettings | None = _described(
+        "Liveness probe: restarts a container that stops answering. Unset: none.",
+        "a map of the probe keys below; HTTP only (httpPath required: Cloud Run has no TCP liveness probe)",
+        default=None,
+    )
+    import_id: str | None = _described(
+        "Adopt an existing Cloud Run service (Pulumi import) instead of creating one: its ID.",
+        "projects/P/locations/L/services/NAME, P and L the stack's project and location",
+        default=None,
+        pattern=SERVICE_IMPORT_PATTERN,
+    )
     # True when the whole `task-worker:service` key is a Pulumi secret: env values
     # are then declared as secrets so they never show in clear. Not a config key.
     _env_is_secret: bool = PrivateAttr(default=False)
@@ -385,6 +611,16 @@ class ServiceSettings(_Model):
             problems.append(
                 ("cpu", self.cpu, f"expected ≥ {need_millis / 1000:g} with {mem} (Cloud Run's minimum CPU per memory)")
             )
+        for name in sorted(set(self.env) & set(self.secrets)):
+            problems.append((f"secrets.{name}", name, "expected a name not also in env: one value per variable"))
+        if len(self.env) + len(self.secrets) > MAX_ENV_VARS:
+            problems.append(("secrets", len(self.secrets), f"expected env + secrets ≤ {MAX_ENV_VARS} variables"))
+        if self.liveness_probe is not None and self.liveness_probe.http_path is None:
+            problems.append(
+                ("livenessProbe.httpPath", None, "required: Cloud Run liveness probes are HTTP (or gRPC), never TCP")
+            )
+        if self.startup_probe is not None:
+            problems.extend((f"startupProbe.{k}", v, a) for k, v, a in self.startup_probe.startup_problems())
         if self.execution_environment == "gen2" and mib < 512:
             problems.append(("executionEnvironment", "gen2", f'expected "gen1" with {mem}: gen2 needs at least 512Mi'))
         if problems:
@@ -474,6 +710,19 @@ class QueueSettings(_Model):
         le=MAX_SHARDS,
     )
     paused: bool = _described("true pauses dispatch (tasks can still be added).", "true or false", default=False)
+    name: str | None = _described(
+        "Queue ID, when producers call the queue by name. Unset: Pulumi names it (key + random suffix), "
+        "so a replacement never waits out a deleted name's tombstone.",
+        "letters, digits and hyphens, 1–100 characters (Cloud Tasks' queue ID rule); unique in the stack",
+        default=None,
+        pattern=r"^[A-Za-z0-9-]{1,100}$",
+    )
+    import_id: str | None = _described(
+        "Adopt an existing queue (Pulumi import) instead of creating one: its ID. Tasks in it are kept.",
+        "projects/P/locations/L/queues/Q, P and L the stack's project and location, Q equal to name if set",
+        default=None,
+        pattern=QUEUE_IMPORT_PATTERN,
+    )
     _key: str = PrivateAttr(default="default")
 
     @property
@@ -487,6 +736,19 @@ class QueueSettings(_Model):
         if value == 0:
             raise PydanticCustomError("task_worker", "expected {allowed}", {"allowed": "-1 (unlimited) or ≥ 1"})
         return value
+
+    @property
+    def queue_id(self) -> str | None:
+        """The queue ID declared: `name`, else the adopted queue's, else None (Pulumi names it)."""
+        if self.name is not None or self.import_id is None:
+            return self.name
+        return self.import_id.rsplit("/", 1)[-1]
+
+    @model_validator(mode="after")
+    def _import_matches_name(self) -> QueueSettings:
+        if self.import_id and self.name and self.import_id.rsplit("/", 1)[-1] != self.name:
+            raise _cross([("importId", self.import_id, f"expected the queue named by name ({self.name})")])
+        return self
 
     @model_validator(mode="after")
     def _backoffs(self) -> QueueSettings:
@@ -589,6 +851,11 @@ class StackConfig(_Model):
     service: ServiceSettings = _described(
         "The Cloud Run service.", "a map of the service keys below", default_factory=ServiceSettings
     )
+    accounts: AccountsSettings = _described(
+        "The stack's service accounts, to adopt existing ones.",
+        "a map {runtime, invoker}, each {importId}",
+        default_factory=AccountsSettings,
+    )
     queues: dict[QueueKey, QueueSettings] = _described(
         "The queues, by key (names their resources). Left out: one queue `default` at /.",
         "a map of key (lowercase letters, digits, -, starting with a letter, ≤ 50) to queue settings; "
@@ -657,6 +924,60 @@ class StackConfig(_Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _same_project_and_location(self) -> StackConfig:
+        """Named, adopted and networked things live where the stack does (Cloud Run and Cloud Tasks rules)."""
+        location = self.location or self.region
+        here = f"projects/{self.project}/locations/{location}/"
+        problems: list[tuple[str, Any, str]] = []
+        vpc_region = self.service.vpc.region() if self.service.vpc else None
+        if vpc_region is not None and vpc_region != location:
+            problems.append(
+                (
+                    "service.vpc.subnetwork",
+                    self.service.vpc.subnetwork if self.service.vpc else None,
+                    f"expected a subnetwork in the stack's location {location}: Direct VPC egress uses "
+                    "a subnetwork of the service's own region",
+                )
+            )
+        if self.service.import_id and not self.service.import_id.startswith(here + "services/"):
+            problems.append(("service.importId", self.service.import_id, f"expected {here}services/NAME"))
+        for role in ("runtime", "invoker"):
+            account: AccountSettings = getattr(self.accounts, role)
+            if account.import_id:
+                m = re.fullmatch(ACCOUNT_IMPORT_PATTERN, account.import_id)
+                if m and not (m.group(1) == m.group(3) == self.project):
+                    problems.append(
+                        (
+                            f"accounts.{role}.importId",
+                            account.import_id,
+                            f"expected an account of the stack's project: projects/{self.project}/serviceAccounts/"
+                            f"NAME@{self.project}.iam.gserviceaccount.com",
+                        )
+                    )
+        if self.accounts.runtime.import_id and self.accounts.runtime.import_id == self.accounts.invoker.import_id:
+            problems.append(
+                (
+                    "accounts.invoker.importId",
+                    self.accounts.invoker.import_id,
+                    "expected an account other than runtime's",
+                )
+            )
+        seen: dict[str, str] = {}
+        for key, q in sorted(self.queues.items()):
+            if q.import_id and not q.import_id.startswith(here + "queues/"):
+                problems.append((f"queues.{key}.importId", q.import_id, f"expected {here}queues/QUEUE_ID"))
+            queue_id = q.queue_id
+            if queue_id is not None:
+                if queue_id in seen:
+                    problems.append(
+                        (f"queues.{key}.name", queue_id, f"expected a queue ID not used by queues.{seen[queue_id]}")
+                    )
+                seen.setdefault(queue_id, key)
+        if problems:
+            raise _cross(problems)
+        return self
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -671,6 +992,7 @@ class Settings:
     deletion_protection: bool = True
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     warnings: tuple[str, ...] = ()
+    accounts: AccountsSettings = field(default_factory=lambda: AccountsSettings())
 
 
 # The documented defaults, one place.
@@ -720,11 +1042,21 @@ def _field_info(loc: tuple[str | int, ...]) -> tuple[FieldInfo | None, type[Base
             info = by_alias[part]
             annotation = info.annotation
             model = None
-            for candidate in (ServiceSettings, QueueSettings):
+            for candidate in (
+                ServiceSettings,
+                QueueSettings,
+                VpcSettings,
+                ProbeSettings,
+                SecretRef,
+                AccountsSettings,
+                AccountSettings,
+            ):
                 if annotation is candidate or candidate in getattr(annotation, "__args__", ()):
                     model = candidate
         elif info is not None and info.annotation is not None and "QueueSettings" in str(info.annotation):
             model = QueueSettings  # a queue key: the next part is a queue field
+        elif info is not None and info.annotation is not None and "SecretRef" in str(info.annotation):
+            model = SecretRef  # an env var name in secrets: the next part is a SecretRef field
     return info, model
 
 
@@ -877,6 +1209,7 @@ def parse_settings(
         deletion_protection=model.deletion_protection,
         labels=model.labels,
         warnings=tuple(_warnings(model, queues)),
+        accounts=model.accounts,
     )
 
 

@@ -11,6 +11,8 @@ import pulumi_gcp as gcp
 CLOUD_TASKS_API = "cloudtasks.googleapis.com"
 CLOUD_RUN_API = "run.googleapis.com"
 IAM_API = "iam.googleapis.com"
+# Only when the service reads secrets (service.secrets): no API the stack does not use.
+SECRET_MANAGER_API = "secretmanager.googleapis.com"
 
 
 @dataclass(frozen=True)

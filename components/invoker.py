@@ -25,6 +25,8 @@ class TaskInvokerArgs:
     service_name: pulumi.Input[str]
     iam_api: pulumi.Resource
     cloud_tasks_api: pulumi.Resource
+    # Adopt an existing invoker account (Pulumi import): its ID; account_id is then its name.
+    account_import_id: str | None = None
 
 
 class TaskInvoker(pulumi.ComponentResource):
@@ -47,7 +49,7 @@ class TaskInvoker(pulumi.ComponentResource):
                 display_name="task-worker invoker",
                 description="Cloud Tasks signs OIDC tokens as this account to call the task-worker service",
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.iam_api]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.iam_api], import_=args.account_import_id),
         )
         self.email = self.account.email
         self.member = self.account.member

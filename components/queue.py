@@ -49,7 +49,9 @@ class TaskQueue(pulumi.ComponentResource):
         for shard in range(q.shards):
             # Shard 0 keeps the unsharded names, so adding shards never replaces a queue.
             shard_name = name if shard == 0 else f"{name}-{shard}"
-            queue = self._queue(shard_name, args, host)
+            # A named (or adopted) queue: shard 0 takes its ID, shard i the ID with "-i".
+            queue_id = q.queue_id if shard == 0 or q.queue_id is None else f"{q.queue_id}-{shard}"
+            queue = self._queue(shard_name, args, host, queue_id, q.import_id if shard == 0 else None)
             for member in args.enqueuers:
                 gcp.cloudtasks.QueueIamMember(
                     f"{shard_name}-enqueuer-{slug(member)}",
@@ -70,13 +72,16 @@ class TaskQueue(pulumi.ComponentResource):
         self.target_path = q.path
         self.register_outputs({"paths": self.queue_paths, "target_path": self.target_path})
 
-    def _queue(self, name: str, args: TaskQueueArgs, host: pulumi.Input[str]) -> gcp.cloudtasks.Queue:
+    def _queue(
+        self, name: str, args: TaskQueueArgs, host: pulumi.Input[str], queue_id: str | None, import_id: str | None
+    ) -> gcp.cloudtasks.Queue:
         q = args.queue
-        # No explicit name: Pulumi auto-names the queue, because a deleted queue's
-        # name stays blocked for days and a replacement under it would fail.
+        # Auto-named unless the config names it (or adopts a queue): a deleted queue's
+        # name stays blocked for days, and a replacement under it would fail.
         return gcp.cloudtasks.Queue(
             name,
             gcp.cloudtasks.QueueArgs(
+                name=queue_id,
                 project=args.project,
                 location=args.location,
                 rate_limits=gcp.cloudtasks.QueueRateLimitsArgs(
@@ -111,7 +116,7 @@ class TaskQueue(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api], import_=import_id),
         )
 
 

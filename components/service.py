@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
-from settings import EXECUTION_ENVIRONMENTS, ServiceSettings
+from components.naming import slug
+from settings import EXECUTION_ENVIRONMENTS, ProbeSettings, ServiceSettings
+
+SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,10 @@ class PrivateServiceArgs:
     run_api: pulumi.Resource
     iam_api: pulumi.Resource
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Needed only when service.secrets is set: the Secret Manager API, before the grants.
+    secretmanager_api: pulumi.Resource | None = None
+    # Adopt an existing runtime account (Pulumi import): its ID; account_id is then its name.
+    account_import_id: str | None = None
 
 
 class PrivateService(pulumi.ComponentResource):
@@ -47,8 +54,27 @@ class PrivateService(pulumi.ComponentResource):
                 display_name="task-worker runtime",
                 description="Identity the task-worker Cloud Run service runs as",
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.iam_api]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.iam_api], import_=args.account_import_id),
         )
+        # secretAccessor on each secret named, never on the project: the account reads
+        # these secrets and no others. One grant per secret, however many variables use it.
+        secret_grants: dict[tuple[str, str], gcp.secretmanager.SecretIamMember] = {}
+        for ref in svc.secrets.values():
+            where = (ref.project(args.project), ref.secret_id())
+            if where in secret_grants:
+                continue
+            secret_grants[where] = gcp.secretmanager.SecretIamMember(
+                f"{name}-secret-{slug('-'.join(where))}",
+                gcp.secretmanager.SecretIamMemberArgs(
+                    project=where[0],
+                    secret_id=where[1],
+                    role=SECRET_ACCESSOR,
+                    member=self.runtime_account.member,
+                ),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[args.secretmanager_api] if args.secretmanager_api else []
+                ),
+            )
         envs = [
             gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(
                 name=key,
@@ -56,9 +82,26 @@ class PrivateService(pulumi.ComponentResource):
             )
             for key, value in svc.env.items()
         ]
+        # Cloud Run reads the secret when an instance starts: the value never passes through Pulumi.
+        # Google's format: the secret's name in the service's project, its full ID in another.
+        envs += [
+            gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(
+                name=key,
+                value_source=gcp.cloudrunv2.ServiceTemplateContainerEnvValueSourceArgs(
+                    secret_key_ref=gcp.cloudrunv2.ServiceTemplateContainerEnvValueSourceSecretKeyRefArgs(
+                        secret=ref.secret_id() if ref.project(args.project) == args.project else ref.secret,
+                        version=ref.version,
+                    )
+                ),
+            )
+            for key, ref in svc.secrets.items()
+        ]
+        vpc = svc.vpc
         self.service = gcp.cloudrunv2.Service(
             name,
             gcp.cloudrunv2.ServiceArgs(
+                # An adopted service keeps its name; a new one is auto-named.
+                name=svc.import_id.rsplit("/", 1)[-1] if svc.import_id else None,
                 project=args.project,
                 location=args.location,
                 ingress=svc.ingress_value,
@@ -72,6 +115,17 @@ class PrivateService(pulumi.ComponentResource):
                     # Pinned, not left to Cloud Run's choice: gen2 by default, gen1 below 512Mi.
                     execution_environment=EXECUTION_ENVIRONMENTS[svc.generation],
                     max_instance_request_concurrency=svc.concurrency,
+                    # Direct VPC egress (no connector): egress always explicit, as configured.
+                    vpc_access=gcp.cloudrunv2.ServiceTemplateVpcAccessArgs(
+                        network_interfaces=[
+                            gcp.cloudrunv2.ServiceTemplateVpcAccessNetworkInterfaceArgs(
+                                network=vpc.network, subnetwork=vpc.subnetwork
+                            )
+                        ],
+                        egress=vpc.egress,
+                    )
+                    if vpc
+                    else None,
                     scaling=gcp.cloudrunv2.ServiceTemplateScalingArgs(
                         min_instance_count=svc.min_instances,
                         max_instance_count=svc.max_instances,
@@ -86,11 +140,16 @@ class PrivateService(pulumi.ComponentResource):
                                 cpu_idle=svc.cpu_idle,
                             ),
                             envs=envs or None,
+                            startup_probe=_startup_probe(svc.startup_probe),
+                            liveness_probe=_liveness_probe(svc.liveness_probe),
                         )
                     ],
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.run_api]),
+            # The grants first: a revision whose account cannot read its secrets fails to start.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[args.run_api, *secret_grants.values()], import_=svc.import_id
+            ),
         )
         self.name = self.service.name
         self.uri = self.service.uri
@@ -104,3 +163,34 @@ class PrivateService(pulumi.ComponentResource):
                 "timeout_seconds": self.timeout_seconds,
             }
         )
+
+
+def _startup_probe(probe: ProbeSettings | None) -> gcp.cloudrunv2.ServiceTemplateContainerStartupProbeArgs | None:
+    """Unset: Cloud Run's default TCP startup probe applies (timeout and period 240 s, threshold 1)."""
+    if probe is None:
+        return None
+    return gcp.cloudrunv2.ServiceTemplateContainerStartupProbeArgs(
+        initial_delay_seconds=probe.initial_delay_seconds,
+        period_seconds=probe.period_seconds,
+        timeout_seconds=probe.timeout_seconds,
+        failure_threshold=probe.failure_threshold,
+        http_get=gcp.cloudrunv2.ServiceTemplateContainerStartupProbeHttpGetArgs(path=probe.http_path, port=probe.port)
+        if probe.http_path
+        else None,
+        tcp_socket=None
+        if probe.http_path
+        else gcp.cloudrunv2.ServiceTemplateContainerStartupProbeTcpSocketArgs(port=probe.port),
+    )
+
+
+def _liveness_probe(probe: ProbeSettings | None) -> gcp.cloudrunv2.ServiceTemplateContainerLivenessProbeArgs | None:
+    """HTTP only (settings require httpPath): Cloud Run has no TCP liveness probe."""
+    if probe is None:
+        return None
+    return gcp.cloudrunv2.ServiceTemplateContainerLivenessProbeArgs(
+        initial_delay_seconds=probe.initial_delay_seconds,
+        period_seconds=probe.period_seconds,
+        timeout_seconds=probe.timeout_seconds,
+        failure_threshold=probe.failure_threshold,
+        http_get=gcp.cloudrunv2.ServiceTemplateContainerLivenessProbeHttpGetArgs(path=probe.http_path, port=probe.port),
+    )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.apis import CLOUD_RUN_API, CLOUD_TASKS_API, IAM_API, ProjectApis, ProjectApisArgs
+from components.apis import CLOUD_RUN_API, CLOUD_TASKS_API, IAM_API, SECRET_MANAGER_API, ProjectApis, ProjectApisArgs
 from components.invoker import TaskInvoker, TaskInvokerArgs
 from components.naming import account_id
 from components.queue import TaskQueue, TaskQueueArgs
@@ -33,13 +33,16 @@ class TaskWorker(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         prefix = f"{name}-{s.stack}"
 
-        self.apis = ProjectApis(f"{name}-apis", ProjectApisArgs(project=s.project), child)
+        apis = (CLOUD_TASKS_API, CLOUD_RUN_API, IAM_API) + ((SECRET_MANAGER_API,) if s.service.secrets else ())
+        self.apis = ProjectApis(f"{name}-apis", ProjectApisArgs(project=s.project, services=apis), child)
         self.service = PrivateService(
             f"{name}-service",
             PrivateServiceArgs(
                 project=s.project,
                 location=s.location,
-                account_id=account_id(prefix, "run"),
+                account_id=s.accounts.runtime.account_id or account_id(prefix, "run"),
+                account_import_id=s.accounts.runtime.import_id,
+                secretmanager_api=self.apis.api(SECRET_MANAGER_API) if s.service.secrets else None,
                 service=s.service,
                 deletion_protection=s.deletion_protection,
                 run_api=self.apis.api(CLOUD_RUN_API),
@@ -53,7 +56,8 @@ class TaskWorker(pulumi.ComponentResource):
             TaskInvokerArgs(
                 project=s.project,
                 location=s.location,
-                account_id=account_id(prefix, "invoker"),
+                account_id=s.accounts.invoker.account_id or account_id(prefix, "invoker"),
+                account_import_id=s.accounts.invoker.import_id,
                 service_name=self.service.name,
                 iam_api=self.apis.api(IAM_API),
                 cloud_tasks_api=self.apis.api(CLOUD_TASKS_API),

@@ -767,6 +767,43 @@ def pubsub_publisher_on_dead_letter_topic(resources: Sequence[ResourceView]) -> 
 # --- Rule objects and the entry point -----------------------------------------------------------
 
 
+# --- Secret Manager and VPC egress (helper "features") --------------------------------------------
+
+_SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
+_EGRESS = ("PRIVATE_RANGES_ONLY", "ALL_TRAFFIC")
+
+
+def secret_accessor_on_secret_only(view: ResourceView) -> Iterator[str]:
+    """secretAccessor on a project, folder or org reads every secret there: only on one secret."""
+    if not _is_iam(view) or view.type.startswith("gcp:secretmanager/secretIam"):
+        return
+    if any(g.role == _SECRET_ACCESSOR for g in _grants(view)):
+        yield (
+            f"{_SECRET_ACCESSOR} is granted by {view.type}: grant it on one secret only "
+            "(gcp:secretmanager/secretIamMember), never project-wide"
+        )
+
+
+def cloud_run_vpc_egress_explicit(view: ResourceView) -> Iterator[str]:
+    """With VPC access, egress is set explicitly through one Direct VPC interface: the path traffic
+    takes is the one configured, never a default or a connector the settings do not know."""
+    if view.type != "gcp:cloudrunv2/service:Service":
+        return
+    vpc = _lookup(view.props, "template", "vpcAccess")
+    if vpc is ABSENT or not isinstance(vpc, Mapping):
+        return
+    egress = _lookup(vpc, "egress")
+    if egress is ABSENT:
+        yield f"template.vpcAccess.egress is not set: set it explicitly to one of {', '.join(_EGRESS)}"
+    elif egress is not None and egress not in _EGRESS:
+        yield f"template.vpcAccess.egress is {egress!r}: set it explicitly to one of {', '.join(_EGRESS)}"
+    if _lookup(vpc, "connector") not in (ABSENT, None):
+        yield "template.vpcAccess.connector is set: use Direct VPC egress (networkInterfaces), as configured"
+    interfaces = _lookup(vpc, "networkInterfaces")
+    if interfaces is ABSENT or (isinstance(interfaces, list) and len(interfaces) != 1):
+        yield "template.vpcAccess.networkInterfaces must hold exactly one interface (network and/or subnetwork)"
+
+
 @dataclass(frozen=True)
 class ResourceRule:
     name: str
@@ -895,6 +932,19 @@ RULES: tuple[Rule, ...] = (
         "roles/pubsub.publisher is granted only on a dead-letter topic declared in the stack.",
         True,
         pubsub_publisher_on_dead_letter_topic,
+    ),
+    # --- Secret Manager and VPC egress (helper "features") ---
+    ResourceRule(
+        "secret-accessor-on-secret-only",
+        "roles/secretmanager.secretAccessor is granted only on one secret, never project-wide.",
+        True,
+        secret_accessor_on_secret_only,
+    ),
+    ResourceRule(
+        "cloud-run-vpc-egress-explicit",
+        "A Cloud Run service with VPC access uses one Direct VPC interface and sets egress explicitly.",
+        True,
+        cloud_run_vpc_egress_explicit,
     ),
 )
 

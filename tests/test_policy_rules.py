@@ -417,6 +417,28 @@ VIOLATING = [
         id="openid-binding",
     ),
 ]
+# Secret Manager and Direct VPC egress (helper "features"; more cases in tests/test_features.py).
+VIOLATING += [
+    pytest.param(
+        "secret-accessor-on-secret-only",
+        view(
+            "gcp:projects/iAMMember:IAMMember",
+            {
+                "project": "p",
+                "role": "roles/secretmanager.secretAccessor",
+                "member": "serviceAccount:a@p.iam.gserviceaccount.com",
+            },
+        ),
+        ["never project-wide"],
+        id="secret-accessor-project",
+    ),
+    pytest.param(
+        "cloud-run-vpc-egress-explicit",
+        view(RUN_V2, service_props(template__vpcAccess={"networkInterfaces": [{"network": "n"}]})),
+        ["egress is not set"],
+        id="vpc-egress-unset",
+    ),
+]
 
 
 @pytest.mark.parametrize(("rule", "resource", "expected"), VIOLATING)
@@ -933,7 +955,7 @@ def test_agent_token_rule_knows_the_invoker_by_its_email_output() -> None:
 
 def test_rules_are_named_uniquely_and_check_orders_resources_then_stack() -> None:
     names = [r.name for r in rules.RULES]
-    assert len(names) == len(set(names)) == 14 + len(DEAD_LETTER_RULES)
+    assert len(names) == len(set(names)) == 16 + len(DEAD_LETTER_RULES)
     assert [r.name for r in rules.RULES if not r.mandatory] == [AGENT_MINTS, FITS]
     resources = [
         view(SA_KEY, {}, "key"),

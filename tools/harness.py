@@ -71,6 +71,7 @@ class Resource:
     inputs: Mapping[str, Any]  # camelCase; secret values as "[secret]"
     outputs: Mapping[str, Any]
     dependencies: tuple[str, ...]  # URNs: explicit depends_on and outputs used as inputs
+    import_id: str = ""  # the `import_` option: the existing resource's ID to adopt, else ""
 
 
 @dataclass
@@ -189,6 +190,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 inputs=_show_secrets(json_format.MessageToDict(request.object)),
                 outputs=_show_secrets(state),
                 dependencies=tuple(sorted(deps)),
+                import_id=request.importId,
             )
         )
         return response

@@ -115,6 +115,9 @@ _SHOWN: dict[str, list[tuple[str, str]]] = {
         ("timeout", "template.timeout"),
         ("limits", "template.containers.resources.limits"),
         ("env", "template.containers.envs"),
+        ("vpc", "template.vpcAccess"),
+        ("startup_probe", "template.containers.startupProbe"),
+        ("liveness_probe", "template.containers.livenessProbe"),
         ("deletion_protection", "deletionProtection"),
     ],
     "gcp:projects/serviceIdentity:ServiceIdentity": [("service", "service")],
@@ -123,6 +126,7 @@ _SHOWN: dict[str, list[tuple[str, str]]] = {
         ("rate_limits", "rateLimits"),
         ("retry", "retryConfig"),
         ("logging_sampling_ratio", "stackdriverLoggingConfig.samplingRatio"),
+        ("queue_id", "name"),
         ("state", "desiredState"),
         ("target", "httpTarget.uriOverride"),
         ("oidc_account", "httpTarget.oidcToken.serviceAccountEmail"),
@@ -143,7 +147,11 @@ def _settings(r: Resource) -> list[str]:
         if label == "target":
             value = f"{value.get('scheme', '').lower()}://{value.get('host')}{_get(value, 'pathOverride.path') or ''}"
         elif label == "env":
-            value = {e["name"]: e.get("value") for e in r.inputs["template"]["containers"][0]["envs"]}
+            value = {
+                e["name"]: e.get("value")
+                or "secret-manager:{secret}@{version}".format(**e["valueSource"]["secretKeyRef"])
+                for e in r.inputs["template"]["containers"][0]["envs"]
+            }
         out.append(f"{label}={value if isinstance(value, str) else json.dumps(value, sort_keys=True)}")
     return out
 
@@ -160,7 +168,7 @@ def tree(run: Run) -> list[str]:
     def walk(parent: str, indent: str) -> None:
         for r in sorted(children.get(parent, []), key=lambda r: (r.custom, r.type, r.name)):
             kind = r.type if r.custom else f"[component] {r.type}"
-            lines.append(f"{indent}{kind}  {r.name}")
+            lines.append(f"{indent}{kind}  {r.name}" + (f"  import={r.import_id}" if r.import_id else ""))
             lines.extend(f"{indent}    {s}" for s in _settings(r))
             walk(r.urn, indent + "  ")
 
@@ -191,6 +199,7 @@ def to_json(plan: Plan) -> str:
                 "parent": r.parent,
                 "inputs": r.inputs,
                 "dependsOn": sorted(r.dependencies),
+                **({"import": r.import_id} if r.import_id else {}),
             }
             for r in sorted(run.resources, key=lambda r: r.urn)
         ],

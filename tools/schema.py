@@ -17,7 +17,18 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from settings import _GCP_KEYS, CONFIG_KEYS, NAMESPACE, QueueSettings, ServiceSettings, StackConfig
+from settings import (
+    _GCP_KEYS,
+    CONFIG_KEYS,
+    NAMESPACE,
+    AccountSettings,
+    ProbeSettings,
+    QueueSettings,
+    SecretRef,
+    ServiceSettings,
+    StackConfig,
+    VpcSettings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schemas" / "stack-config.schema.json"
@@ -107,7 +118,11 @@ def config_rows() -> list[tuple[str, str, str, str]]:
     return [
         *_rows(StackConfig, ns),
         *_rows(ServiceSettings, f"{ns}service."),
+        *_rows(SecretRef, f"{ns}service.secrets.<NAME>."),
+        *_rows(VpcSettings, f"{ns}service.vpc."),
+        *_rows(ProbeSettings, f"{ns}service.<probe>."),
         *_rows(QueueSettings, f"{ns}queues.<key>."),
+        *_rows(AccountSettings, f"{ns}accounts.<account>."),
     ]
 
 
