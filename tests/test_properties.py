@@ -16,7 +16,7 @@ from tools.harness import run_program
 
 # The profile (tests/conftest.py: "ci" with CI=true, else "quick") sets the base count:
 # validation is pure and cheap, so ten times more examples; planning is dearer.
-PLAN_EXAMPLES = settings.default.max_examples
+PLAN_EXAMPLES = settings().max_examples  # a fresh settings() reads the loaded profile
 VALIDATION_EXAMPLES = 10 * PLAN_EXAMPLES
 
 
