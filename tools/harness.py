@@ -14,6 +14,7 @@ in `Run.invented` with what it stands for: `Run.shown` replaces it, wherever it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pulumi
 import yaml
@@ -297,7 +297,7 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
 
     # The SDK walks the whole Python stack at every registration to record source
     # positions, which only the engine's display uses: most of a registration's cost.
-    no_trace = mock.patch.object(resource_runtime, "_get_stack_trace", source_pb2.StackTrace)
+    #
     # The SDK calls the monitor from executor threads, and each makes an event loop of
     # its own that nobody closes; left to the garbage collector, one now and then fails
     # to close ("Invalid file descriptor"). Track them to close them here.
@@ -309,9 +309,16 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
             thread_loops.append(current)
         return current
 
-    tracked = [mock.patch.object(m, "_ensure_event_loop", ensure_event_loop) for m in (sync_await, mocks)]
     try:
-        with no_trace, tracked[0], tracked[1]:
+        # Plain attribute swaps, undone below (unittest.mock would cost its import at every plan).
+        with contextlib.ExitStack() as patches:
+            for module, name, value in [
+                (resource_runtime, "_get_stack_trace", source_pb2.StackTrace),
+                (sync_await, "_ensure_event_loop", ensure_event_loop),
+                (mocks, "_ensure_event_loop", ensure_event_loop),
+            ]:
+                patches.callback(setattr, module, name, getattr(module, name))
+                setattr(module, name, value)
             _sync_await(run_pulumi_func(body))
     except Exception as err:
         run.error = err

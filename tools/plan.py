@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -529,4 +530,10 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything is written and closed: skip the interpreter's teardown (freeing pulumi's,
+    # grpc's and protobuf's module graph and joining the SDK's idle executor threads), a
+    # sizeable share of a plan's CPU time that nobody waits for usefully.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
