@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 from tools.harness import Run, StackConfig, run_program
+
+# Property tests: CI (CI=true, as GitHub Actions sets it) runs the full profile; the quick loop
+# (pytest, .ci/run on a workstation) a tenth of the examples. Tests scale from max_examples.
+_SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=100, deadline=None, suppress_health_check=_SLOW, derandomize=True)
+settings.register_profile("quick", max_examples=10, deadline=None, suppress_health_check=_SLOW)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "quick")
 
 BASE = {"gcp:project": "test-project", "gcp:region": "europe-west1"}
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import SMALL, stack_config, stack_file_text
-from tools import plan
+from tools import harness, plan
 from tools.harness import ROOT, Resource, Run, run_program
 
 QUEUE = "gcp:cloudtasks/queue:Queue"
@@ -30,7 +33,8 @@ def test_plan_prints_tree_and_summary(capsys: pytest.CaptureFixture[str], tmp_pa
     assert (doc["stack"], doc["project"], doc["criticalPath"], doc["invokes"]) == ("small", "acme-tasks-small", 5, 0)
     assert len(doc["resources"]) == 17
     for r in doc["resources"]:
-        assert sorted(r) == ["dependsOn", "inputs", "name", "parent", "type", "urn"]
+        assert sorted(r) == ["custom", "dependsOn", "inputs", "name", "parent", "type", "urn"]
+    assert doc["outputs"]["serviceUrl"] == "(known after up: URL of service task-worker-service)"
     mermaid = (tmp_path / "p.mmd").read_text()
     assert mermaid.startswith("flowchart LR\n")
     assert mermaid.count(" --> ") == 15  # the agent grant waits for the agent: agent -> wait -> grant
@@ -143,3 +147,162 @@ def test_nothing_waits_on_what_it_does_not_use(full: Run) -> None:
             assert QUEUE not in kinds
         if types[urn] == "gcp:cloudrunv2/serviceIamMember:ServiceIamMember":
             assert kinds == ["gcp:cloudrunv2/service:Service", "gcp:serviceaccount/account:Account"]
+
+
+# --- values only `pulumi up` knows ---------------------------------------------------------
+
+
+def test_invented_values_are_never_shown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_program(
+        stack_config(queues={"a": {}}, enqueuers=["serviceAccount:p@test-project.iam.gserviceaccount.com"])
+    )
+    assert run.error is None, run.error
+    assert harness.PROJECT_NUMBER in run.invented
+    result = plan.make_plan(run)
+    shown = "\n".join([*plan.tree(run), *plan.outputs(run), plan.to_json(result), plan.to_mermaid(result)])
+    for value in run.invented:
+        assert value not in shown, value
+    # Derived values (a host cut out of the URL, a path joined around the auto-name) are marked too.
+    assert "target=https://(known after up: host of service task-worker-service)/" in shown
+    assert "queues.a.path: projects/test-project/locations/europe-west1/queues/(known after up: auto-name of queue" in (
+        shown
+    )
+    # The agent's address is Google's documented form; only its project number is unknown.
+    assert "service-(known after up: project number)@gcp-sa-cloudtasks.iam.gserviceaccount.com" in shown
+    # The mocks still fill the values internally: inputs built from them are not lost.
+    assert run.one(QUEUE).inputs["httpTarget"]["uriOverride"]["host"].endswith(".run.app")
+
+
+def test_plan_prints_the_stack_outputs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["dev"]) == 0
+    out = capsys.readouterr().out
+    outputs = out[out.index("Outputs:\n") :]
+    assert "  serviceUrl: (known after up: URL of service task-worker-service)\n" in outputs
+    assert "  queues.default.targetPath: /tasks\n" in outputs
+
+
+# --- diff against a base plan: hand-made pairs ----------------------------------------------------
+
+SA = "gcp:serviceaccount/account:Account"
+Q_IAM = "gcp:cloudtasks/queueIamMember:QueueIamMember"
+
+
+def _res(urn: str, type_: str, deps: tuple[str, ...] = (), **inputs: object) -> dict[str, object]:
+    return {"urn": urn, "type": type_, "name": urn, "parent": "", "custom": True, "inputs": inputs, "dependsOn": deps}
+
+
+def _doc(*resources: dict[str, object], outputs: dict[str, object] | None = None) -> dict[str, object]:
+    return {"stack": "s", "resources": list(resources), "outputs": outputs or {}}
+
+
+def _actions(changes: list[plan.Change]) -> dict[str, str]:
+    return {c.urn: c.action for c in changes}
+
+
+def test_diff_create_delete_same() -> None:
+    base = _doc(_res("kept", SA, accountId="a"), _res("gone", SA, accountId="b"))
+    head = _doc(_res("kept", SA, accountId="a"), _res("new", SA, accountId="c"))
+    assert _actions(plan.diff(base, head)) == {"kept": "same", "gone": "delete", "new": "create"}
+
+
+def test_diff_update_lists_the_fields_that_change() -> None:
+    base = _doc(_res("q", QUEUE, location="l", rateLimits={"maxDispatchesPerSecond": 1, "maxConcurrentDispatches": 5}))
+    head = _doc(_res("q", QUEUE, location="l", rateLimits={"maxDispatchesPerSecond": 2, "maxConcurrentDispatches": 5}))
+    (change,) = plan.diff(base, head)
+    assert (change.action, change.fields, change.forced_by, change.warning) == (
+        "update",
+        ("rateLimits.maxDispatchesPerSecond",),
+        (),
+        "",
+    )
+    lines = plan.render_diff([change], base, head)
+    assert "        rateLimits.maxDispatchesPerSecond: 1 → 2" in lines
+
+
+def test_diff_replace_names_the_forcing_field_and_flags_the_queue() -> None:
+    base = _doc(_res("q", QUEUE, location="europe-west1", desiredState="RUNNING"))
+    head = _doc(_res("q", QUEUE, location="us-central1", desiredState="PAUSED"))
+    (change,) = plan.diff(base, head)
+    assert change.action == "replace"
+    assert change.fields == ("desiredState", "location")
+    assert change.forced_by == ("location",)
+    assert "every task in it is lost" in change.warning
+    assert "for days" in change.warning
+    assert any(line.startswith("!! WARNING: queue q is replaced") for line in plan.render_diff([change], base, head))
+
+
+def test_deleted_queue_is_flagged() -> None:
+    (change,) = plan.diff(_doc(_res("q", QUEUE, location="l")), _doc())
+    assert change.action == "delete"
+    assert "every task in it is lost" in change.warning
+
+
+def test_unknown_value_follows_a_replaced_dependency() -> None:
+    name = "(known after up: auto-name of queue q)"
+    base = _doc(_res("q", QUEUE, name=None, project="a"), _res("iam", Q_IAM, ("q",), name=name, role="r"))
+    head = _doc(_res("q", QUEUE, name=None, project="b"), _res("iam", Q_IAM, ("q",), name=name, role="r"))
+    changes = {c.urn: c for c in plan.diff(base, head)}
+    assert changes["q"].action == "replace"
+    # Its new queue has a new name, unknown until up, and `name` forces an IAM member's replacement.
+    assert (changes["iam"].action, changes["iam"].forced_by) == ("replace", ("name",))
+    # With the queue kept, the same unknown name is the same name.
+    assert _actions(plan.diff(base, base)) == {"q": "same", "iam": "same"}
+
+
+def test_an_old_base_with_invented_values_matches_the_markers() -> None:
+    base = _doc(_res("iam", Q_IAM, name="task-worker-q-1a2b3c4", role="r"))
+    head = _doc(_res("iam", Q_IAM, name="(known after up: auto-name of queue task-worker-q)", role="r"))
+    assert _actions(plan.diff(base, head)) == {"iam": "same"}
+
+
+def _plan_doc(**ours: Any) -> dict[str, Any]:
+    run = run_program(stack_config(**ours))
+    assert run.error is None, run.error
+    return json.loads(plan.to_json(plan.make_plan(run)))
+
+
+def test_location_change_replaces_everything_in_a_location() -> None:
+    enqueuers = ["serviceAccount:p@test-project.iam.gserviceaccount.com"]
+    base = _plan_doc(enqueuers=enqueuers, queues={"a": {}, "b": {}})
+    head = _plan_doc(enqueuers=enqueuers, queues={"a": {}, "b": {}}, **{"gcp:region": "us-central1"})
+    changes = plan.diff(base, head)
+    by_type: dict[str, set[str]] = {}
+    for c in changes:
+        by_type.setdefault(c.type, set()).add(c.action)
+    for type_ in (QUEUE, Q_IAM, "gcp:cloudrunv2/service:Service", "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"):
+        assert by_type[type_] == {"replace"}, type_
+    # What has no location (APIs, accounts, account IAM) stays.
+    assert by_type[SA] == by_type["gcp:projects/service:Service"] == {"same"}
+    assert sum("every task in it is lost" in c.warning for c in changes) == 2
+    text = "\n".join(plan.render_diff(changes, base, head))
+    assert "~ location: europe-west1 → us-central1" in text
+
+
+def test_against_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = tmp_path / "base.json"
+    assert plan.main(["dev", "--json", str(base)]) == 0
+    capsys.readouterr()
+    assert plan.main(["dev", "--against", str(base)]) == 0
+    out = capsys.readouterr().out
+    assert "\nDiff: 0 to create, 0 to update, 0 to replace, 0 to delete, 12 unchanged\n" in out
+    assert out.splitlines()[-1].startswith("17 resources")
+    assert plan.main(["dev", "--against", str(tmp_path / "missing.json")]) == 2
+
+
+def test_replace_table_names_only_fields_the_types_have() -> None:
+    """Each forcing field is an input of the pulumi-gcp resource (a typo would never match).
+
+    Read from the SDK's source, not imported: importing pulumi_gcp.monitoring alone takes seconds.
+    """
+    spec = importlib.util.find_spec("pulumi_gcp")
+    assert spec is not None
+    assert spec.origin is not None
+    package = Path(spec.origin).parent
+    for token, fields in plan.REPLACE_ON.items():
+        module, class_name = token.split(":")[1].split("/")[0], token.split(":")[2]
+        camel = re.sub(r"([A-Z]+)([A-Z][a-z])", lambda m: m[1].capitalize() + m[2], class_name)  # IAMMember
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
+        source = (package / module / f"{snake}.py").read_text()
+        args = source[source.index(f"class {class_name}Args") : source.index(f"class {class_name}(")]
+        for field in fields:
+            assert f'"{re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()}"' in args, (token, field)

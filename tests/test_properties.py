@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settings import SettingsError, parse_settings
@@ -15,14 +14,13 @@ from tests.strategies import as_stack_config, broken_configs, valid_configs
 from tools import plan
 from tools.harness import run_program
 
-# CI's profile: validation is pure and cheap, so many examples; planning is dearer.
-CI = os.environ.get("CI") == "true"
-VALIDATION_EXAMPLES = 1000
-PLAN_EXAMPLES = 100
-SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
+# The profile (tests/conftest.py: "ci" with CI=true, else "quick") sets the base count:
+# validation is pure and cheap, so ten times more examples; planning is dearer.
+PLAN_EXAMPLES = settings().max_examples  # a fresh settings() reads the loaded profile
+VALIDATION_EXAMPLES = 10 * PLAN_EXAMPLES
 
 
-@settings(max_examples=VALIDATION_EXAMPLES, deadline=None, suppress_health_check=SLOW, derandomize=CI)
+@settings(max_examples=VALIDATION_EXAMPLES)
 @given(broken_configs())
 def test_one_broken_key_is_refused_by_name(case: tuple[dict[str, Any], str]) -> None:
     config, key = case
@@ -33,7 +31,7 @@ def test_one_broken_key_is_refused_by_name(case: tuple[dict[str, Any], str]) -> 
     assert all(p.allowed for p in caught.value.problems)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=SLOW, derandomize=CI)
+@settings(max_examples=PLAN_EXAMPLES // 2)
 @given(broken_configs())
 def test_broken_config_declares_nothing(case: tuple[dict[str, Any], str]) -> None:
     config, key = case
@@ -43,7 +41,7 @@ def test_broken_config_declares_nothing(case: tuple[dict[str, Any], str]) -> Non
     assert run.resources == []
 
 
-@settings(max_examples=PLAN_EXAMPLES, deadline=None, suppress_health_check=SLOW, derandomize=CI)
+@settings(max_examples=PLAN_EXAMPLES)
 @given(valid_configs())
 def test_valid_config_plans_passes_policy_and_conforms(config: dict[str, Any]) -> None:
     run = run_program(as_stack_config(config))
@@ -61,7 +59,7 @@ def test_valid_config_plans_passes_policy_and_conforms(config: dict[str, Any]) -
     assert conformance.check_service(run.one("gcp:cloudrunv2/service:Service").inputs) == []
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=SLOW, derandomize=CI)
+@settings(max_examples=max(PLAN_EXAMPLES // 10, 3))
 @given(valid_configs(max_queues=5), st.randoms())
 def test_same_config_planned_twice_gives_identical_json(config: dict[str, Any], rnd: Any) -> None:
     first = plan.to_json(plan.make_plan(run_program(as_stack_config(config))))

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import FULL_ENQUEUERS, SMALL_ENQUEUERS, SMALL_PROJECT, full_config, run_ok, stack_config
 from tools import plan
-from tools.harness import Resource, Run
+from tools.harness import PROJECT_NUMBER, Resource, Run
 
 API = "gcp:projects/service:Service"
 ACCOUNT = "gcp:serviceaccount/account:Account"
@@ -206,7 +206,7 @@ def test_only_the_cloud_tasks_agent_may_mint_invoker_tokens(enqueuers: list[str]
     assert grant.inputs == {
         "serviceAccountId": invoker.outputs["name"],
         "role": "roles/iam.serviceAccountOpenIdTokenCreator",
-        "member": "serviceAccount:service-123456789012@gcp-sa-cloudtasks.iam.gserviceaccount.com",
+        "member": f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-cloudtasks.iam.gserviceaccount.com",
     }
     assert grant.inputs["member"] == agent.outputs["member"]
 

@@ -4,20 +4,25 @@ It runs `__main__.py` under Pulumi mocks (preview=False, so every apply runs) wi
 stack's config, and records what the engine would see: each resource's type, name,
 parent, inputs and dependencies; the provider invokes; the warnings; the exports.
 Computed outputs are filled the way the provider fills them, so inputs built from
-them (an IAM member's `name`, a queue's host) never silently vanish.
+them (an IAM member's `name`, a queue's host) never silently vanish. What only `pulumi up`
+can know (the project number, the service URL, a service agent's email, the random suffix
+of an auto-name, an account's unique ID) is invented, and each invented value is recorded
+in `Run.invented` with what it stands for: `Run.shown` replaces it, wherever it ended up
+(through applies and concatenations too), by a "(known after up: …)" marker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import json
 import logging
 import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pulumi
 from google.protobuf import json_format
@@ -31,8 +36,10 @@ from tools.stackfile import SECRET, read_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "task-worker"
-# A fixed fake project number: service agents and run.app URLs carry one.
-PROJECT_NUMBER = "123456789012"
+# A fake project number: service agents and run.app URLs carry one. Its digits are a
+# marker, not a plausible value ("123456789012" is the docs' own example and may be real).
+PROJECT_NUMBER = "900000000009"
+KNOWN_AFTER_UP = "(known after up: {})"
 
 
 class StackNotFoundError(Exception):
@@ -82,6 +89,8 @@ class Run:
     invokes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
+    # Each value the mocks invented -> what it stands for (only `pulumi up` knows the real one).
+    invented: dict[str, str] = field(default_factory=dict)
     # What the program raised (pulumi.RunError for a bad config), or None.
     error: BaseException | None = None
 
@@ -96,6 +105,30 @@ class Run:
 
     def by_urn(self) -> dict[str, Resource]:
         return {r.urn: r for r in self.resources}
+
+    def shown(self, value: Any) -> Any:
+        """`value` with each invented value in it, however deep, replaced by its marker."""
+        # Longest first: a URL holds its host, which holds the project number.
+        tokens = sorted(self.invented.items(), key=lambda kv: -len(kv[0]))
+        return _mark(value, [(t, KNOWN_AFTER_UP.format(what)) for t, what in tokens])
+
+
+def _mark(value: Any, tokens: list[tuple[str, str]]) -> Any:
+    if isinstance(value, str):
+        for token, marker in tokens:
+            if token in value:
+                value = value.replace(token, marker)
+        return value
+    if isinstance(value, Mapping):
+        return {k: _mark(v, tokens) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mark(v, tokens) for v in value]
+    return value
+
+
+def is_known_after_up(value: Any) -> bool:
+    """Whether a shown value (see `Run.shown`) holds a marker anywhere."""
+    return KNOWN_AFTER_UP.split("{")[0] in json.dumps(value)
 
 
 def _short_hash(text: str, n: int = 7) -> str:
@@ -112,32 +145,47 @@ class ProviderMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         out: dict[str, Any] = dict(inputs)
         project = _plain(inputs.get("project")) or self.run.project
-        # The engine auto-names resources that leave `name` out: logical name + 7 hex.
-        auto_name = f"{args.name}-{_short_hash(args.typ + args.name)}"
+        kind = args.typ.split(":")[1].split("/")[-1]  # e.g. "queue", "service"
+
+        def invent(value: str, what: str) -> str:
+            self.run.invented[value] = what
+            return value
+
+        def name_or_auto() -> str:
+            # The engine auto-names resources that leave `name` out: logical name + "-" + 7
+            # random hex digits, drawn at create (and drawn again at each replacement).
+            if inputs.get("name"):
+                return inputs["name"]
+            return invent(f"{args.name}-{_short_hash(args.typ + args.name)}", f"auto-name of {kind} {args.name}")
+
         if args.typ == "gcp:serviceaccount/account:Account":
             email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
-            out |= {"email": email, "member": f"serviceAccount:{email}", "uniqueId": _short_hash(email, 21)}
+            unique_id = invent(str(10**20 + int(_short_hash(email, 12), 16)), f"unique ID of account {args.name}")
+            out |= {"email": email, "member": f"serviceAccount:{email}", "uniqueId": unique_id}
             out["name"] = f"projects/{project}/serviceAccounts/{email}"
             return out["name"], out
         if args.typ == "gcp:cloudrunv2/service:Service":
-            name = inputs.get("name") or auto_name
-            out |= {"name": name, "uri": f"https://{name}-{PROJECT_NUMBER}.{inputs['location']}.run.app"}
+            name = name_or_auto()
+            self.run.invented.setdefault(PROJECT_NUMBER, "project number")
+            host = invent(f"{name}-{PROJECT_NUMBER}.{inputs['location']}.run.app", f"host of service {args.name}")
+            out |= {"name": name, "uri": invent(f"https://{host}", f"URL of service {args.name}")}
             return f"projects/{project}/locations/{inputs['location']}/services/{name}", out
         if args.typ == "gcp:projects/serviceIdentity:ServiceIdentity":
             agent = inputs["service"].split(".")[0]
+            self.run.invented.setdefault(PROJECT_NUMBER, "project number")
+            # Google documents the agent's address; only the project number in it is unknown.
             email = f"service-{PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"
             out |= {"email": email, "member": f"serviceAccount:{email}"}
             return f"projects/{project}/services/{inputs['service']}", out
         if args.typ == "gcp:cloudtasks/queue:Queue":
-            name = inputs.get("name") or auto_name
-            out["name"] = name
+            out["name"] = name = name_or_auto()
             return f"projects/{project}/locations/{inputs['location']}/queues/{name}", out
         # --- monitoring helper (dead letters): Pub/Sub topics and subscriptions are auto-named like
         # queues; their id is the full name (projects/P/topics/T), which IAM members and env vars use.
         if args.typ in ("gcp:pubsub/topic:Topic", "gcp:pubsub/subscription:Subscription"):
-            name = inputs.get("name") or auto_name
-            kind = "topics" if args.typ.endswith(":Topic") else "subscriptions"
-            out |= {"name": name, "id": f"projects/{project}/{kind}/{name}"}
+            name = name_or_auto()
+            collection = "topics" if args.typ.endswith(":Topic") else "subscriptions"
+            out |= {"name": name, "id": f"projects/{project}/{collection}/{name}"}
             return out["id"], out
         # --- end monitoring helper
         return f"{args.name}-id", out
@@ -236,7 +284,7 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
 
     # The SDK walks the whole Python stack at every registration to record source
     # positions, which only the engine's display uses: most of a registration's cost.
-    no_trace = mock.patch.object(resource_runtime, "_get_stack_trace", source_pb2.StackTrace)
+    #
     # The SDK calls the monitor from executor threads, and each makes an event loop of
     # its own that nobody closes; left to the garbage collector, one now and then fails
     # to close ("Invalid file descriptor"). Track them to close them here.
@@ -248,9 +296,16 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
             thread_loops.append(current)
         return current
 
-    tracked = [mock.patch.object(m, "_ensure_event_loop", ensure_event_loop) for m in (sync_await, mocks)]
     try:
-        with no_trace, tracked[0], tracked[1]:
+        # Plain attribute swaps, undone below (unittest.mock would cost its import at every plan).
+        with contextlib.ExitStack() as patches:
+            for module, name, value in [
+                (resource_runtime, "_get_stack_trace", source_pb2.StackTrace),
+                (sync_await, "_ensure_event_loop", ensure_event_loop),
+                (mocks, "_ensure_event_loop", ensure_event_loop),
+            ]:
+                patches.callback(setattr, module, name, getattr(module, name))
+                setattr(module, name, value)
             loop.run_until_complete(run_pulumi_func(body))
     except Exception as err:
         run.error = err
