@@ -14,6 +14,7 @@ import pytest
 from settings import SettingsError, cpu_millis, memory_mib, min_cpu_millis, parse_settings, stack_label
 from tests.conftest import stack_config
 
+PUBLIC = "public members are refused: only named identities may enqueue"
 CPU = 'expected "0.08" to "1" in steps of 0.001 (or millicores, "80m"–"1000m"), or "2", "4", "6", "8"'
 MEMORY = 'expected "128Mi" to "32Gi" ("<n>Mi" or "<n>Gi")'
 MEMBER = "expected an IAM member: serviceAccount:…, group:…, user:…, domain:…, principal://…, principalSet://…"
@@ -69,22 +70,19 @@ def cpu_of(cpu: Any, **service: Any) -> str:
             {"queues": {"q": {"maxBackoff": "999999999999.5s"}}},
             [("task-worker:queues.q.maxBackoff", "'999999999999.5s'", DURATION)],
         ),
-        ({"gcp:project": "my-google-proj"}, [("gcp:project", "'my-google-proj'", 'a project ID may not contain "google"')]),
+        (
+            {"gcp:project": "my-google-proj"},
+            [("gcp:project", "'my-google-proj'", 'a project ID may not contain "google"')],
+        ),
         ({"gcp:project": "nullproject"}, [("gcp:project", "'nullproject'", 'a project ID may not contain "null"')]),
         ({"gcp:project": "acme-ssl-1"}, [("gcp:project", "'acme-ssl-1'", 'a project ID may not contain "ssl"')]),
         (
             {"enqueuers": ["allUsers"]},
-            [("task-worker:enqueuers[0]", "'allUsers'", "public members are refused: only named identities may enqueue")],
+            [("task-worker:enqueuers[0]", "'allUsers'", PUBLIC)],
         ),
         (
             {"enqueuers": ["allAuthenticatedUsers"]},
-            [
-                (
-                    "task-worker:enqueuers[0]",
-                    "'allAuthenticatedUsers'",
-                    "public members are refused: only named identities may enqueue",
-                )
-            ],
+            [("task-worker:enqueuers[0]", "'allAuthenticatedUsers'", PUBLIC)],
         ),
         ({"enqueuers": ["bob@x.com"]}, [("task-worker:enqueuers[0]", "'bob@x.com'", MEMBER)]),
         ({"enqueuers": [" user:a@b.co"]}, [("task-worker:enqueuers[0]", "' user:a@b.co'", MEMBER)]),
