@@ -42,6 +42,18 @@ def cpu_of(cpu: Any, **service: Any) -> str:
         ({"service": {"cpu": "1.5"}}, [("task-worker:service.cpu", "'1.5'", CPU)]),
         ({"service": {"cpu": "0.0795", "concurrency": 1}}, [("task-worker:service.cpu", "'0.0795'", CPU)]),
         ({"service": {"cpu": "3000m"}}, [("task-worker:service.cpu", "'3000m'", CPU)]),
+        # 0.08 is a CPU Cloud Run's CPU page allows, but 128Mi (the least memory) needs 0.083: the
+        # CPU passes its own check and the memory table refuses it.
+        (
+            {"service": {"cpu": "0.08", "memory": "128Mi", "concurrency": 1}},
+            [
+                (
+                    "task-worker:service.cpu",
+                    "'0.08'",
+                    "expected ≥ 0.083 with memory 128Mi (Cloud Run's minimum CPU per memory)",
+                )
+            ],
+        ),
         ({"service": {"memory": "0Mi"}}, [("task-worker:service.memory", "'0Mi'", MEMORY)]),
         ({"service": {"memory": "1Ti"}}, [("task-worker:service.memory", "'1Ti'", MEMORY)]),
         ({"service": {"memory": "33Gi", "cpu": "8"}}, [("task-worker:service.memory", "'33Gi'", MEMORY)]),
