@@ -21,32 +21,18 @@ from google.cloud import tasks_v2
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
 from task_worker_producer import shard_for_key
-from task_worker_producer.testing import FakeCloudTasks
+from task_worker_producer.testing import SAMPLE_SERVICE_URL, FakeCloudTasks, sample_outputs
 from tools import bench_enqueue
 from tools import enqueue as eq
 
-SERVICE_URL = "https://task-worker-service-1a2b3c4-ew.a.run.app"
+SERVICE_URL = SAMPLE_SERVICE_URL
 DEFAULT_Q = "projects/my-proj/locations/europe-west1/queues/task-worker-default-9f8e7d6"
 BULK = [f"projects/my-proj/locations/europe-west1/queues/task-worker-bulk-{i}" for i in range(4)]
 
 
 def raw_outputs(**extra: Any) -> dict[str, Any]:
     """The stack outputs contract, as `pulumi stack output --json` prints it."""
-    return {
-        "project": "my-proj",
-        "location": "europe-west1",
-        "serviceName": "task-worker-service-1a2b3c4",
-        "serviceUrl": SERVICE_URL,
-        "audience": SERVICE_URL,
-        "invokerEmail": "tw-dev-invoker@my-proj.iam.gserviceaccount.com",
-        "runtimeEmail": "tw-dev-run@my-proj.iam.gserviceaccount.com",
-        "timeoutSeconds": 900,
-        "queues": {
-            "default": {"path": DEFAULT_Q, "paths": [DEFAULT_Q], "targetPath": "/"},
-            "bulk": {"path": BULK[0], "paths": BULK, "targetPath": "/bulk"},
-        },
-        **extra,
-    }
+    return sample_outputs({"default": ([DEFAULT_Q], "/"), "bulk": (BULK, "/bulk")}, **extra)
 
 
 @pytest.fixture

@@ -32,9 +32,9 @@ from task_worker_producer import (
     TaskSpec,
     shard_for_key,
 )
-from task_worker_producer.testing import FakeCloudTasks
+from task_worker_producer.testing import SAMPLE_SERVICE_URL, FakeCloudTasks, sample_outputs
 
-SERVICE_URL = "https://task-worker-service-1a2b3c4-ew.a.run.app"
+SERVICE_URL = SAMPLE_SERVICE_URL
 QUEUE = "projects/my-proj/locations/europe-west1/queues/task-worker-bulk-"
 SHARDS = [f"{QUEUE}{i}" for i in range(8)]
 ONE = "projects/my-proj/locations/europe-west1/queues/task-worker-default-9f8e7d6"
@@ -44,21 +44,7 @@ FAST = RetryPolicy(max_attempts=4, initial_backoff=0.02, max_backoff=0.05)
 
 def raw_outputs(**extra: Any) -> dict[str, Any]:
     """The stack outputs contract, as `pulumi stack output --json` prints it."""
-    return {
-        "project": "my-proj",
-        "location": "europe-west1",
-        "serviceName": "task-worker-service-1a2b3c4",
-        "serviceUrl": SERVICE_URL,
-        "audience": SERVICE_URL,
-        "invokerEmail": "tw-invoker@my-proj.iam.gserviceaccount.com",
-        "runtimeEmail": "tw-run@my-proj.iam.gserviceaccount.com",
-        "timeoutSeconds": 900,
-        "queues": {
-            "default": {"path": ONE, "paths": [ONE], "targetPath": "/"},
-            "bulk": {"path": SHARDS[0], "paths": SHARDS, "targetPath": "/bulk"},
-        },
-        **extra,
-    }
+    return sample_outputs({"default": ([ONE], "/"), "bulk": (SHARDS, "/bulk")}, **extra)
 
 
 OUTPUTS = StackOutputs.from_json(raw_outputs())

@@ -26,6 +26,7 @@ import itertools
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -196,3 +197,25 @@ class FakeCloudTasks:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+SAMPLE_SERVICE_URL = "https://task-worker-service-1a2b3c4-ew.a.run.app"
+
+
+def sample_outputs(queues: Mapping[str, tuple[Sequence[str], str]], /, **extra: Any) -> dict[str, Any]:
+    """Stack outputs as `pulumi stack output --json` prints them, for tests: queue key -> (paths, target path)."""
+    return {
+        "project": "my-proj",
+        "location": "europe-west1",
+        "serviceName": "task-worker-service-1a2b3c4",
+        "serviceUrl": SAMPLE_SERVICE_URL,
+        "audience": SAMPLE_SERVICE_URL,
+        "invokerEmail": "tw-invoker@my-proj.iam.gserviceaccount.com",
+        "runtimeEmail": "tw-run@my-proj.iam.gserviceaccount.com",
+        "timeoutSeconds": 900,
+        "queues": {
+            key: {"path": paths[0], "paths": list(paths), "targetPath": target}
+            for key, (paths, target) in queues.items()
+        },
+        **extra,
+    }
