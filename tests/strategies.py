@@ -55,6 +55,17 @@ def queue_entries(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
+def named_and_sharded(draw: st.DrawFn, key: str) -> dict[str, Any]:
+    """A queue entry, sometimes with its own queue ID (unique: derived from the key) and shards."""
+    entry = draw(queue_entries())
+    if draw(st.booleans()):
+        entry["name"] = f"tw-{key}-queue"
+    if draw(st.booleans()):
+        entry["shards"] = draw(st.integers(1, 3))
+    return entry
+
+
+@st.composite
 def valid_configs(draw: st.DrawFn, max_queues: int = 20) -> dict[str, Any]:
     """A config as a plain dict of full key -> value (objects as dicts)."""
     min_instances = draw(st.integers(0, 5))
@@ -88,12 +99,30 @@ def valid_configs(draw: st.DrawFn, max_queues: int = 20) -> dict[str, Any]:
     keep = {k for k in service if draw(st.booleans())} | {"minInstances"}
     if keep & {"cpu", "memory", "concurrency", "cpuIdle"}:
         keep |= {"cpu", "memory", "concurrency", "cpuIdle"}
+    # Issue 8's keys: Secret Manager env vars, Direct VPC egress, probes (each optional).
+    secret_names = draw(st.lists(words("S", LOWER.upper() + "_", 6), max_size=2, unique=True))
+    service["secrets"] = {
+        name: draw(
+            st.sampled_from(["db-password", {"secret": "projects/other-project/secrets/api-key", "version": "3"}])
+        )
+        for name in secret_names
+        if name not in service["env"]
+    }
+    service["vpc"] = {
+        "network": "default",
+        "subnetwork": draw(st.sampled_from(["workers", None])),
+        "egress": draw(st.sampled_from(["PRIVATE_RANGES_ONLY", "ALL_TRAFFIC"])),
+    }
+    service["vpc"] = {k: v for k, v in service["vpc"].items() if v is not None}
+    service["startupProbe"] = draw(st.sampled_from([{"httpPath": "/healthz"}, {"port": 8080, "periodSeconds": 5}]))
+    service["livenessProbe"] = {"httpPath": "/live", "periodSeconds": draw(st.integers(1, 3600))}
+    keep |= {k for k in ("secrets", "vpc", "startupProbe", "livenessProbe") if draw(st.booleans())}
     keys = draw(st.lists(queue_keys, min_size=1, max_size=max_queues, unique=True))
     config: dict[str, Any] = {
         "gcp:project": "test-project",
         "gcp:region": draw(st.sampled_from(sorted(CLOUD_TASKS_LOCATIONS))),
         NS + "service": {k: v for k, v in service.items() if k in keep},
-        NS + "queues": {k: draw(queue_entries()) for k in keys},
+        NS + "queues": {k: draw(named_and_sharded(k)) for k in keys},
         NS + "enqueuers": draw(
             st.lists(
                 st.builds(

@@ -50,10 +50,13 @@ def test_valid_config_plans_passes_policy_and_conforms(config: dict[str, Any]) -
     assert result.mandatory == []
     # API → accounts → service → queues → queue IAM; without enqueuers there is no queue IAM.
     floor = plan.CRITICAL_PATH_FLOOR if config["task-worker:enqueuers"] else plan.CRITICAL_PATH_FLOOR - 1
+    # Secret Manager grants come between the runtime account and the service (a first revision
+    # must be able to read its secrets): one more step.
+    floor += 1 if config["task-worker:service"].get("secrets") else 0
     assert result.critical_path == floor
     assert run.invokes == []
     queues = run.of_type("gcp:cloudtasks/queue:Queue")
-    assert len(queues) == len(config["task-worker:queues"])
+    assert len(queues) == sum(q.get("shards", 1) for q in config["task-worker:queues"].values())
     for queue in queues:
         assert conformance.check_queue(queue.inputs) == []
     assert conformance.check_service(run.one("gcp:cloudrunv2/service:Service").inputs) == []
