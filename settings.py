@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -1030,33 +1030,33 @@ def _key(loc: Iterable[str | int]) -> str:
     return key
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The config models an annotation holds (through Optional, unions, Annotated, dict values)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _is_map(annotation: Any) -> bool:
+    return get_origin(annotation) is dict or any(_is_map(arg) for arg in get_args(annotation))
+
+
 def _field_info(loc: tuple[str | int, ...]) -> tuple[FieldInfo | None, type[BaseModel] | None]:
-    """The FieldInfo a location points at (dict keys and list indexes skipped), and its model."""
+    """The FieldInfo a location points at (map keys and list indexes skipped), and its model."""
     model: type[BaseModel] | None = StackConfig
+    map_model: type[BaseModel] | None = None  # the model of a map's values: the next part is a key
     info: FieldInfo | None = None
     for part in loc:
-        if model is None:
+        fields = {(i.alias or n): i for n, i in model.model_fields.items()} if model is not None else {}
+        if isinstance(part, str) and part in fields:
+            info = fields[part]
+            models = _models_in(info.annotation)
+            found = models[0] if models else None
+            model, map_model = (None, found) if _is_map(info.annotation) else (found, None)
+        elif map_model is not None:
+            model, map_model = map_model, None
+        else:
             break
-        by_alias = {(i.alias or n): i for n, i in model.model_fields.items()}
-        if isinstance(part, str) and part in by_alias:
-            info = by_alias[part]
-            annotation = info.annotation
-            model = None
-            for candidate in (
-                ServiceSettings,
-                QueueSettings,
-                VpcSettings,
-                ProbeSettings,
-                SecretRef,
-                AccountsSettings,
-                AccountSettings,
-            ):
-                if annotation is candidate or candidate in getattr(annotation, "__args__", ()):
-                    model = candidate
-        elif info is not None and info.annotation is not None and "QueueSettings" in str(info.annotation):
-            model = QueueSettings  # a queue key: the next part is a queue field
-        elif info is not None and info.annotation is not None and "SecretRef" in str(info.annotation):
-            model = SecretRef  # an env var name in secrets: the next part is a SecretRef field
     return info, model
 
 
