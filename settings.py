@@ -112,12 +112,14 @@ ENQUEUER_PREFIXES = ("serviceAccount:", "group:", "user:", "domain:", "principal
 PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 
 # A container image reference as the registry grammar has it (distribution/reference):
-# [host[:port]/]path[:tag][@digest], path components lowercase.
+# [host[:port]/]path[:tag][@digest], path components lowercase. ASCII classes, never \w or \d:
+# pydantic compiles patterns with Rust's regex, where those are Unicode-wide and a {0,127}
+# repetition of them costs tens of milliseconds at every run.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
 _IMAGE = (
     rf"(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*"
-    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
 )
 _EMAIL = r"[^@\s:]+@[^@\s:]+\.[^@\s:]+"
 
@@ -630,7 +632,7 @@ class ServiceSettings(_Model):
 
 # --- Cloud Tasks queues -------------------------------------------------------------------------
 
-_DURATION_PATTERN = r"^\d{1,12}(\.\d{1,9})?s$"
+_DURATION_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,9})?s$"
 DURATION_ALLOWED = f'a duration in seconds with an "s" suffix, e.g. "10s" or "0.5s", at most {MAX_DURATION_SECONDS}s'
 
 
