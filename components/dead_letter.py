@@ -51,14 +51,16 @@ class QueueRetry:
     """What a handler needs to know about one queue key (all its shards) to tell a final attempt.
 
     Known before `pulumi up`, never an Output: the queues need the service's URL, so the service's
-    env may not wait on the queues (a cycle).
+    env may not wait on the queues (that would be a cycle).
     """
 
     key: str
-    # Exact queue IDs of named or adopted queues (shards: ID, ID-1, …); empty when auto-named.
-    queue_ids: tuple[str, ...]
-    # Logical names of auto-named queues: the queue ID is one of them + AUTONAME_SUFFIX.
-    autoname_prefixes: tuple[str, ...]
+    # A named (or adopted) queue: shard 0's exact ID; shard i is "<queue_id>-<i>".
+    queue_id: str | None
+    # An auto-named queue: shard 0's logical name; shard i's is "<prefix>-<i>"; the queue ID is the
+    # logical name + AUTONAME_SUFFIX.
+    autoname_prefix: str | None
+    shards: int
     max_attempts: int  # -1: unlimited; counts the first try
     max_retry_duration: str  # "<seconds>s"; "0s": no time limit
 
@@ -67,15 +69,17 @@ def worker_env(
     topic: pulumi.Input[str] | None, project: str, location: str, queues: Sequence[QueueRetry]
 ) -> dict[str, pulumi.Input[str]]:
     """Env vars for the worker: the dead-letter topic and, per queue key, how to recognise its queues
-    and their retry limits.
+    (X-CloudTasks-QueueName) and their retry limits. 4 + 4 per queue key (settings.py counts them
+    against Cloud Run's 1000).
 
     TASK_WORKER_DEAD_LETTER_TOPIC                projects/P/topics/T (left out when topic is None)
     TASK_WORKER_PROJECT, TASK_WORKER_LOCATION    where the queues are: a queue's path is
                                                  projects/P/locations/L/queues/<X-CloudTasks-QueueName>
     TASK_WORKER_QUEUES                           comma-separated queue keys
-    TASK_WORKER_QUEUE_<KEY>_QUEUE_IDS            comma-separated exact queue IDs (named queues), or ""
-    TASK_WORKER_QUEUE_<KEY>_AUTONAME_PREFIXES    comma-separated logical names (auto-named queues): the
-                                                 ID is one of them + "-" + 7 lowercase hex digits
+    TASK_WORKER_QUEUE_<KEY>_QUEUE_ID             a named queue's ID (shard i: ID-i), or
+    TASK_WORKER_QUEUE_<KEY>_AUTONAME_PREFIX      an auto-named queue's logical name (shard i: NAME-i);
+                                                 its ID is NAME + "-" + 7 lowercase hex digits
+    TASK_WORKER_QUEUE_<KEY>_SHARDS               how many queues (shards 0 … N-1)
     TASK_WORKER_QUEUE_<KEY>_MAX_ATTEMPTS         e.g. "100"; "-1" is unlimited
     TASK_WORKER_QUEUE_<KEY>_MAX_RETRY_DURATION   e.g. "0s" (no time limit) or "3600s"
     """
@@ -87,8 +91,11 @@ def worker_env(
     env[ENV_QUEUES] = ",".join(q.key for q in queues)
     for q in queues:
         prefix = queue_env_prefix(q.key)
-        env[prefix + "QUEUE_IDS"] = ",".join(q.queue_ids)
-        env[prefix + "AUTONAME_PREFIXES"] = ",".join(q.autoname_prefixes)
+        if q.queue_id is not None:
+            env[prefix + "QUEUE_ID"] = q.queue_id
+        else:
+            env[prefix + "AUTONAME_PREFIX"] = str(q.autoname_prefix)
+        env[prefix + "SHARDS"] = str(q.shards)
         env[prefix + "MAX_ATTEMPTS"] = str(q.max_attempts)
         env[prefix + "MAX_RETRY_DURATION"] = q.max_retry_duration
     return env
