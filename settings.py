@@ -946,6 +946,10 @@ class MonitoringSettings(_Model):
         return {n: v for n, v in self.model_dump(by_alias=False).items() if n.startswith(names)}
 
 
+# The env vars dead letters add to the service (components/dead_letter.worker_env): fixed, per queue key.
+# Counted with the user's against Cloud Run's MAX_ENV_VARS.
+DEAD_LETTER_ENV_VARS = (4, 4)
+
 # Pub/Sub v1 discovery document, Subscription.messageRetentionDuration: "Defaults to 7 days. Cannot be
 # more than 31 days or less than 10 minutes."
 MIN_RETENTION_SECONDS = 600
@@ -1126,6 +1130,24 @@ class StackConfig(_Model):
                     )
         if problems:
             raise _cross(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _dead_letter_env_fits(self) -> StackConfig:
+        fixed, per_queue = DEAD_LETTER_ENV_VARS
+        ours = fixed + per_queue * len(self.queues) if self.dead_letter.enabled else 0
+        total = len(self.service.env) + len(self.service.secrets) + ours
+        if ours and total > MAX_ENV_VARS:
+            raise _cross(
+                [
+                    (
+                        "deadLetter.enabled",
+                        True,
+                        f"expected env + secrets + the {ours} TASK_WORKER_* variables of dead letters "
+                        f"({fixed} + {per_queue} per queue key) ≤ {MAX_ENV_VARS} (Cloud Run's limit); it is {total}",
+                    )
+                ]
+            )
         return self
 
     @model_validator(mode="after")
