@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import dead_letter as dl
 import settings
+from components import dead_letter as dl
 from components.dead_letter import DeadLetter, DeadLetterArgs, QueueRetry, worker_env
 from examples import dead_letter_handler as handler
 from policy.rules import ResourceView, check
