@@ -682,24 +682,24 @@ DelaySeconds = Annotated[float, Field(gt=0, le=MAX_TASK_AGE_SECONDS, allow_inf_n
 # `queues.<key>.alerts` a queue's overrides (a queue's matter: a bulk queue's backlog is not an API's).
 _QUEUE_ALERTS: dict[str, tuple[str, str, Any]] = {
     "backlog_depth": (
-        "Backlog alert: tasks waiting in the queue above this …",
+        "Backlog alert: more tasks than this waiting in the queue …",
         f"a whole number from 1 to {INT32_MAX}",
         1000,
     ),
-    "backlog_minutes": ("… for this long.", _MINUTES_ALLOWED, 15),
+    "backlog_minutes": ("… for this many minutes.", _MINUTES_ALLOWED, 15),
     "failing_percent": (
         "Failing-tasks alert: share of attempts answered non-OK above this % …",
         _PERCENT_ALLOWED,
         10.0,
     ),
-    "failing_minutes": ("… for this long.", _MINUTES_ALLOWED, 10),
+    "failing_minutes": ("… for this many minutes.", _MINUTES_ALLOWED, 10),
     "delay_percentile": ("Falling-behind alert: this percentile of attempt delay …", _PERCENTILE_ALLOWED, 99),
     "delay_seconds": (
         "… above this many seconds (scheduled → dispatched) …",
         f"a number > 0 and ≤ {MAX_TASK_AGE_SECONDS} (31 days, a task's longest life)",
         300.0,
     ),
-    "delay_minutes": ("… for this long.", _MINUTES_ALLOWED, 10),
+    "delay_minutes": ("… for this many minutes.", _MINUTES_ALLOWED, 10),
 }
 
 
@@ -897,18 +897,18 @@ class MonitoringSettings(_Model):
     error_percent: AlertPercent = _described(
         "Service 5xx alert: share of requests above this % …", _PERCENT_ALLOWED, default=5.0
     )
-    error_minutes: AlertMinutes = _described("… for this long.", _MINUTES_ALLOWED, default=5)
+    error_minutes: AlertMinutes = _described("… for this many minutes.", _MINUTES_ALLOWED, default=5)
     latency_fraction: AlertFraction = _described(
         "Latency alert: the percentile's latency above this fraction of timeoutSeconds …",
         _FRACTION_ALLOWED,
         default=0.8,
     )
     latency_percentile: AlertPercentile = _described("… at this percentile …", _PERCENTILE_ALLOWED, default=99)
-    latency_minutes: AlertMinutes = _described("… for this long.", _MINUTES_ALLOWED, default=5)
+    latency_minutes: AlertMinutes = _described("… for this many minutes.", _MINUTES_ALLOWED, default=5)
     saturation_fraction: AlertFraction = _described(
         "Saturation alert: instances at this fraction of maxInstances (rounded up) …", _FRACTION_ALLOWED, default=1.0
     )
-    saturation_minutes: AlertMinutes = _described("… for this long.", _MINUTES_ALLOWED, default=10)
+    saturation_minutes: AlertMinutes = _described("… for this many minutes.", _MINUTES_ALLOWED, default=10)
     backlog_depth: BacklogDepth = _queue_alert("backlog_depth", override=False)
     backlog_minutes: AlertMinutes = _queue_alert("backlog_minutes", override=False)
     failing_percent: AlertPercent = _queue_alert("failing_percent", override=False)
