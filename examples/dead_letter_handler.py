@@ -7,6 +7,11 @@ repository. Publishing goes through a callable you pass, e.g. with google-cloud-
     client = pubsub_v1.PublisherClient()
     publish = lambda topic, data, attributes: client.publish(topic, data, **attributes).result()
 
+Which queue sent the request: `X-CloudTasks-QueueName` is the queue's ID. The env (see
+docs/operations.md) names each queue key's queues statically — a named queue's exact ID, or an
+auto-named one's logical name, followed by Pulumi's "-" + 7 hex digits — with the shard count
+(`find_queue`); the stack cannot put the IDs themselves in the service's env (a cycle).
+
 What the handler can know, and what it cannot:
 - The attempt number: `X-CloudTasks-TaskRetryCount` + 1. The retry count includes attempts that
   failed with 5xx before reaching the handler; `X-CloudTasks-TaskExecutionCount` does not (it counts
