@@ -95,6 +95,9 @@ MAX_ENV_VALUE_BYTES = 32 * 1024
 MIN_MEMORY_MIB, MAX_MEMORY_MIB = 128, 32 * 1024
 # Env vars Cloud Run sets itself; a container may not set them.
 RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"})
+# The program's own env vars (dead letters: components/dead_letter.py) start with this. Reserved
+# always, not only with dead letters on: turning them on later must not collide with a user's name.
+RESERVED_ENV_PREFIX = "TASK_WORKER_"
 # GCP labels: at most 64 per resource; this stack sets these itself.
 MAX_LABELS = 64
 OWN_LABELS = frozenset({"managed-by", "stack"})
@@ -245,6 +248,10 @@ def _not_reserved_env(name: str) -> str:
     if name in RESERVED_ENV:
         raise PydanticCustomError(
             "task_worker", "{allowed}", {"allowed": f"Cloud Run sets {name} itself: use another name"}
+        )
+    if name.startswith(RESERVED_ENV_PREFIX):
+        raise PydanticCustomError(
+            "task_worker", "{allowed}", {"allowed": f"{RESERVED_ENV_PREFIX}* names are the stack's own: use another"}
         )
     return name
 
@@ -653,6 +660,70 @@ def _duration_field(description: str, default: str) -> Any:
     return _described(description, DURATION_ALLOWED, default=default)
 
 
+# --- Operations: alert thresholds (issue 9; components/monitoring.py renders them) ----------------
+# The one place these limits live; the component takes them as checked. Sources: Monitoring v3
+# discovery document — MetricThreshold.duration "only values that are a multiple of a minute"
+# (a day is plenty for any of these alerts); Aggregation.perSeriesAligner offers ALIGN_PERCENTILE_
+# 50, 95 and 99 only. A task lives at most 31 days (gcp-facts.md): no longer delay can be seen.
+ALERT_MAX_MINUTES = 1440
+ALERT_PERCENTILES = (50, 95, 99)
+MAX_TASK_AGE_SECONDS = 31 * 24 * 3600
+_MINUTES_ALLOWED = f"whole minutes from 1 to {ALERT_MAX_MINUTES}"
+_PERCENT_ALLOWED = "a number > 0 and ≤ 100"
+_FRACTION_ALLOWED = "a number > 0 and ≤ 1"
+_PERCENTILE_ALLOWED = "50, 95 or 99 (Cloud Monitoring's percentile aligners)"
+
+AlertMinutes = Annotated[int, Field(ge=1, le=ALERT_MAX_MINUTES)]
+AlertPercent = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+AlertFraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+AlertPercentile = Literal[50, 95, 99]
+BacklogDepth = Annotated[int, Field(ge=1, le=INT32_MAX)]
+DelaySeconds = Annotated[float, Field(gt=0, le=MAX_TASK_AGE_SECONDS, allow_inf_nan=False)]
+
+# Queue thresholds: (description, allowed, default). `monitoring` holds the stack's defaults,
+# `queues.<key>.alerts` a queue's overrides (a queue's matter: a bulk queue's backlog is not an API's).
+_QUEUE_ALERTS: dict[str, tuple[str, str, Any]] = {
+    "backlog_depth": (
+        "Backlog alert: more tasks than this waiting in the queue …",
+        f"a whole number from 1 to {INT32_MAX}",
+        1000,
+    ),
+    "backlog_minutes": ("… for this many minutes.", _MINUTES_ALLOWED, 15),
+    "failing_percent": (
+        "Failing-tasks alert: share of attempts answered non-OK above this % …",
+        _PERCENT_ALLOWED,
+        10.0,
+    ),
+    "failing_minutes": ("… for this many minutes.", _MINUTES_ALLOWED, 10),
+    "delay_percentile": ("Falling-behind alert: this percentile of attempt delay …", _PERCENTILE_ALLOWED, 99),
+    "delay_seconds": (
+        "… above this many seconds (scheduled → dispatched) …",
+        f"a number > 0 and ≤ {MAX_TASK_AGE_SECONDS} (31 days, a task's longest life)",
+        300.0,
+    ),
+    "delay_minutes": ("… for this many minutes.", _MINUTES_ALLOWED, 10),
+}
+
+
+def _queue_alert(name: str, *, override: bool) -> Any:
+    description, allowed, default = _QUEUE_ALERTS[name]
+    if override:
+        return _described(description + " Unset: task-worker:monitoring's.", allowed, default=None)
+    return _described(description, allowed, default=default)
+
+
+class QueueAlertSettings(_Model):
+    """A queue's own alert thresholds (`queues.<key>.alerts`); each unset one is the stack's."""
+
+    backlog_depth: BacklogDepth | None = _queue_alert("backlog_depth", override=True)
+    backlog_minutes: AlertMinutes | None = _queue_alert("backlog_minutes", override=True)
+    failing_percent: AlertPercent | None = _queue_alert("failing_percent", override=True)
+    failing_minutes: AlertMinutes | None = _queue_alert("failing_minutes", override=True)
+    delay_percentile: AlertPercentile | None = _queue_alert("delay_percentile", override=True)
+    delay_seconds: DelaySeconds | None = _queue_alert("delay_seconds", override=True)
+    delay_minutes: AlertMinutes | None = _queue_alert("delay_minutes", override=True)
+
+
 class QueueSettings(_Model):
     """One Cloud Tasks queue (`task-worker:queues.<key>`)."""
 
@@ -724,6 +795,11 @@ class QueueSettings(_Model):
         "projects/P/locations/L/queues/Q, P and L the stack's project and location, Q equal to name if set",
         default=None,
         pattern=QUEUE_IMPORT_PATTERN,
+    )
+    alerts: QueueAlertSettings = _described(
+        "This queue's own alert thresholds; each key unset is task-worker:monitoring's.",
+        "a map of the queue threshold keys of task-worker:monitoring (backlogDepth, …, delayMinutes)",
+        default_factory=QueueAlertSettings,
     )
     _key: str = PrivateAttr(default="default")
 
@@ -797,6 +873,138 @@ def _check_member(member: str) -> str:
 Member = Annotated[str, AfterValidator(_check_member)]
 
 
+# --- Operations: monitoring and dead letters (issue 9) ---------------------------------------------
+
+# A notification channel: its ID (server-assigned; digits, as the console and the API show them) in
+# the stack's project, or its full name (Monitoring v3 NotificationChannel.name:
+# projects/[PROJECT_ID_OR_NUMBER]/notificationChannels/[CHANNEL_ID]).
+CHANNEL_PATTERN = rf"^(?:[0-9]{{1,30}}|projects/(?:{_PROJECT_REF})/notificationChannels/[0-9]{{1,30}})$"
+CHANNEL_ALLOWED = 'a channel ID, e.g. "1234567890", or "projects/P/notificationChannels/ID"; each once'
+
+
+class MonitoringSettings(_Model):
+    """Alert policies and a dashboard (`task-worker:monitoring`); see docs/operations.md."""
+
+    enabled: bool = _described(
+        "true: alert policies per queue and for the service, and one dashboard (Monitoring API enabled).",
+        "true or false",
+        default=True,
+    )
+    notification_channels: tuple[Annotated[str, StringConstraints(pattern=CHANNEL_PATTERN)], ...] = _described(
+        "Existing notification channels every policy notifies. Empty: the policies exist and show "
+        "incidents in the console, but page nobody.",
+        CHANNEL_ALLOWED,
+        default=(),
+    )
+    error_percent: AlertPercent = _described(
+        "Service 5xx alert: share of requests above this % …", _PERCENT_ALLOWED, default=5.0
+    )
+    error_minutes: AlertMinutes = _described("… for this many minutes.", _MINUTES_ALLOWED, default=5)
+    latency_fraction: AlertFraction = _described(
+        "Latency alert: the percentile's latency above this fraction of timeoutSeconds …",
+        _FRACTION_ALLOWED,
+        default=0.8,
+    )
+    latency_percentile: AlertPercentile = _described("… at this percentile …", _PERCENTILE_ALLOWED, default=99)
+    latency_minutes: AlertMinutes = _described("… for this many minutes.", _MINUTES_ALLOWED, default=5)
+    saturation_fraction: AlertFraction = _described(
+        "Saturation alert: instances at this fraction of maxInstances (rounded up) …", _FRACTION_ALLOWED, default=1.0
+    )
+    saturation_minutes: AlertMinutes = _described("… for this many minutes.", _MINUTES_ALLOWED, default=10)
+    backlog_depth: BacklogDepth = _queue_alert("backlog_depth", override=False)
+    backlog_minutes: AlertMinutes = _queue_alert("backlog_minutes", override=False)
+    failing_percent: AlertPercent = _queue_alert("failing_percent", override=False)
+    failing_minutes: AlertMinutes = _queue_alert("failing_minutes", override=False)
+    delay_percentile: AlertPercentile = _queue_alert("delay_percentile", override=False)
+    delay_seconds: DelaySeconds = _queue_alert("delay_seconds", override=False)
+    delay_minutes: AlertMinutes = _queue_alert("delay_minutes", override=False)
+
+    @field_validator("notification_channels")
+    @classmethod
+    def _channels_once(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+        seen: dict[str, int] = {}
+        problems: list[tuple[str, Any, str]] = []
+        for i, channel in enumerate(channels):
+            channel_id = channel.rsplit("/", 1)[-1]
+            if channel_id in seen:
+                problems.append(
+                    (f"[{i}]", channel, f"each channel once: it is notificationChannels[{seen[channel_id]}]")
+                )
+            seen.setdefault(channel_id, i)
+        if problems:
+            raise _cross(problems)
+        return channels
+
+    def queue_thresholds(self, queue: QueueSettings) -> dict[str, Any]:
+        """The queue's thresholds (snake_case): its own where set, else the stack's."""
+        own = queue.alerts
+        return {
+            name: getattr(own, name) if getattr(own, name) is not None else getattr(self, name)
+            for name in _QUEUE_ALERTS
+        }
+
+    def service_thresholds(self) -> dict[str, Any]:
+        names = ("error", "latency", "saturation")
+        return {n: v for n, v in self.model_dump(by_alias=False).items() if n.startswith(names)}
+
+
+# The env vars dead letters add to the service (components/dead_letter.worker_env): fixed, per queue key.
+# Counted with the user's against Cloud Run's MAX_ENV_VARS.
+DEAD_LETTER_ENV_VARS = (4, 4)
+
+# Pub/Sub v1 discovery document, Subscription.messageRetentionDuration: "Defaults to 7 days. Cannot be
+# more than 31 days or less than 10 minutes."
+MIN_RETENTION_SECONDS = 600
+MAX_RETENTION_SECONDS = 31 * 24 * 3600
+DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600
+
+
+def _distinct_members(members: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Each member once, and no two whose resource names (slugs) would collide."""
+    problems: list[tuple[str, Any, str]] = []
+    seen: dict[str, int] = {}
+    for i, member in enumerate(members):
+        for known in (member.lower(), slug(member)):
+            if known in seen:
+                problems.append(
+                    (f"[{i}]", member, f"each member once (resource names too): it is {what}[{seen[known]}]")
+                )
+                break
+        seen.setdefault(member.lower(), i)
+        seen.setdefault(slug(member), i)
+    if problems:
+        raise _cross(problems)
+    return members
+
+
+class DeadLetterSettings(_Model):
+    """Opt-in dead letters (`task-worker:deadLetter`); see docs/operations.md."""
+
+    enabled: bool = _described(
+        "true: a Pub/Sub topic and pull subscription for tasks whose last attempt failed, publish on it for "
+        "the runtime account, and TASK_WORKER_* env vars telling the worker its queues' retry limits.",
+        "true or false",
+        default=False,
+    )
+    retention_seconds: int = _described(
+        "How long the subscription keeps a dead letter nobody acknowledged.",
+        f"a whole number from {MIN_RETENTION_SECONDS} (10 minutes) to {MAX_RETENTION_SECONDS} (31 days)",
+        default=DEFAULT_RETENTION_SECONDS,
+        ge=MIN_RETENTION_SECONDS,
+        le=MAX_RETENTION_SECONDS,
+    )
+    subscribers: tuple[Member, ...] = _described(
+        "Who may pull dead letters (operators, a replay job): roles/pubsub.subscriber on the subscription only.",
+        "a list of IAM members as for enqueuers; each once; never allUsers",
+        default=(),
+    )
+
+    @field_validator("subscribers")
+    @classmethod
+    def _distinct_subscribers(cls, members: tuple[str, ...]) -> tuple[str, ...]:
+        return _distinct_members(members, "subscribers")
+
+
 def _check_project(project: str) -> str:
     for word in RESTRICTED_PROJECT_STRINGS:
         if word in project:
@@ -858,6 +1066,16 @@ class StackConfig(_Model):
         "a map {runtime, invoker}, each {importId}",
         default_factory=AccountsSettings,
     )
+    monitoring: MonitoringSettings = _described(
+        "Alert policies and a dashboard (docs/operations.md).",
+        "a map of the monitoring keys below",
+        default_factory=MonitoringSettings,
+    )
+    dead_letter: DeadLetterSettings = _described(
+        "Dead letters, opt-in (docs/operations.md).",
+        "a map {enabled, retentionSeconds, subscribers}",
+        default_factory=DeadLetterSettings,
+    )
     queues: dict[QueueKey, QueueSettings] = _described(
         "The queues, by key (names their resources). Left out: one queue `default` at /.",
         "a map of key (lowercase letters, digits, -, starting with a letter, ≤ 50) to queue settings; "
@@ -914,6 +1132,24 @@ class StackConfig(_Model):
                     )
         if problems:
             raise _cross(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _dead_letter_env_fits(self) -> StackConfig:
+        fixed, per_queue = DEAD_LETTER_ENV_VARS
+        ours = fixed + per_queue * len(self.queues) if self.dead_letter.enabled else 0
+        total = len(self.service.env) + len(self.service.secrets) + ours
+        if ours and total > MAX_ENV_VARS:
+            raise _cross(
+                [
+                    (
+                        "deadLetter.enabled",
+                        True,
+                        f"expected env + secrets + the {ours} TASK_WORKER_* variables of dead letters "
+                        f"({fixed} + {per_queue} per queue key) ≤ {MAX_ENV_VARS} (Cloud Run's limit); it is {total}",
+                    )
+                ]
+            )
         return self
 
     @model_validator(mode="after")
@@ -995,6 +1231,8 @@ class Settings:
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     warnings: tuple[str, ...] = ()
     accounts: AccountsSettings = field(default_factory=lambda: AccountsSettings())
+    monitoring: MonitoringSettings = field(default_factory=lambda: MonitoringSettings())
+    dead_letter: DeadLetterSettings = field(default_factory=lambda: DeadLetterSettings())
 
 
 # The documented defaults, one place.
@@ -1212,6 +1450,8 @@ def parse_settings(
         labels=model.labels,
         warnings=tuple(_warnings(model, queues)),
         accounts=model.accounts,
+        monitoring=model.monitoring,
+        dead_letter=model.dead_letter,
     )
 
 

@@ -13,6 +13,9 @@ CLOUD_RUN_API = "run.googleapis.com"
 IAM_API = "iam.googleapis.com"
 # Only when the service reads secrets (service.secrets): no API the stack does not use.
 SECRET_MANAGER_API = "secretmanager.googleapis.com"
+# Only when monitoring is on (alert policies, dashboard) / dead letters are on (topic, subscription).
+MONITORING_API = "monitoring.googleapis.com"
+PUBSUB_API = "pubsub.googleapis.com"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.naming import slug
+from settings import DEFAULT_RETENTION_SECONDS, RESERVED_ENV_PREFIX
 
 PUBLISHER = "roles/pubsub.publisher"
 SUBSCRIBER = "roles/pubsub.subscriber"
@@ -22,18 +23,22 @@ SUBSCRIBER = "roles/pubsub.subscriber"
 PURPOSE_LABEL = "task-worker-purpose"
 DEAD_LETTER = "dead-letter"
 
-# Subscription.messageRetentionDuration: "Defaults to 7 days. Cannot be more than 31 days or less than
-# 10 minutes." ExpirationPolicy: "If expiration_policy is not set, a default policy with ttl of 31 days
+# Retention limits (Pub/Sub v1: 10 minutes to 31 days, default 7 days) live in settings.py, checked
+# there once. ExpirationPolicy: "If expiration_policy is not set, a default policy with ttl of 31 days
 # will be used … If expiration_policy is set, but expiration_policy.ttl is not set, the subscription
 # never expires." Subscription.ackDeadlineSeconds: 10–600. (Pub/Sub v1 discovery document.)
-MIN_RETENTION_SECONDS = 600
-MAX_RETENTION_SECONDS = 31 * 24 * 3600
-DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600
 
-# Env var names the worker reads (see examples/dead_letter_handler.py).
-ENV_PREFIX = "TASK_WORKER_"
+# Env var names the worker reads (see examples/dead_letter_handler.py). The prefix is reserved in
+# settings.py: a user's service.env / service.secrets name may not start with it.
+ENV_PREFIX = RESERVED_ENV_PREFIX
 ENV_TOPIC = f"{ENV_PREFIX}DEAD_LETTER_TOPIC"
+ENV_PROJECT = f"{ENV_PREFIX}PROJECT"
+ENV_LOCATION = f"{ENV_PREFIX}LOCATION"
 ENV_QUEUES = f"{ENV_PREFIX}QUEUES"
+# Pulumi's default auto-name: the logical name, "-", 7 random lowercase hex digits (pulumi.com/docs
+# "Resource names": logical name plus a random suffix; the bridge draws 7 hex digits). A stack that
+# customises pulumi:autonaming must name its queues (queues.<key>.name).
+AUTONAME_SUFFIX = r"-[0-9a-f]{7}"
 
 
 def queue_env_prefix(key: str) -> str:
@@ -43,30 +48,54 @@ def queue_env_prefix(key: str) -> str:
 
 @dataclass(frozen=True)
 class QueueRetry:
-    """What a handler needs to know about one queue to tell its final attempt."""
+    """What a handler needs to know about one queue key (all its shards) to tell a final attempt.
+
+    Known before `pulumi up`, never an Output: the queues need the service's URL, so the service's
+    env may not wait on the queues (that would be a cycle).
+    """
 
     key: str
-    path: pulumi.Input[str]  # projects/P/locations/L/queues/ID
+    # A named (or adopted) queue: shard 0's exact ID; shard i is "<queue_id>-<i>".
+    queue_id: str | None
+    # An auto-named queue: shard 0's logical name; shard i's is "<prefix>-<i>"; the queue ID is the
+    # logical name + AUTONAME_SUFFIX.
+    autoname_prefix: str | None
+    shards: int
     max_attempts: int  # -1: unlimited; counts the first try
     max_retry_duration: str  # "<seconds>s"; "0s": no time limit
 
 
-def worker_env(topic: pulumi.Input[str] | None, queues: Sequence[QueueRetry]) -> dict[str, pulumi.Input[str]]:
-    """Env vars for the worker: the dead-letter topic and, per queue, its path and retry limits.
+def worker_env(
+    topic: pulumi.Input[str] | None, project: str, location: str, queues: Sequence[QueueRetry]
+) -> dict[str, pulumi.Input[str]]:
+    """Env vars for the worker: the dead-letter topic and, per queue key, how to recognise its queues
+    (X-CloudTasks-QueueName) and their retry limits. 4 + 4 per queue key (settings.py counts them
+    against Cloud Run's 1000).
 
-    TASK_WORKER_DEAD_LETTER_TOPIC            projects/P/topics/T (left out when topic is None)
-    TASK_WORKER_QUEUES                       comma-separated queue keys
-    TASK_WORKER_QUEUE_<KEY>_PATH             projects/P/locations/L/queues/ID
-    TASK_WORKER_QUEUE_<KEY>_MAX_ATTEMPTS     e.g. "100"; "-1" is unlimited
+    TASK_WORKER_DEAD_LETTER_TOPIC                projects/P/topics/T (left out when topic is None)
+    TASK_WORKER_PROJECT, TASK_WORKER_LOCATION    where the queues are: a queue's path is
+                                                 projects/P/locations/L/queues/<X-CloudTasks-QueueName>
+    TASK_WORKER_QUEUES                           comma-separated queue keys
+    TASK_WORKER_QUEUE_<KEY>_QUEUE_ID             a named queue's ID (shard i: ID-i), or
+    TASK_WORKER_QUEUE_<KEY>_AUTONAME_PREFIX      an auto-named queue's logical name (shard i: NAME-i);
+                                                 its ID is NAME + "-" + 7 lowercase hex digits
+    TASK_WORKER_QUEUE_<KEY>_SHARDS               how many queues (shards 0 … N-1)
+    TASK_WORKER_QUEUE_<KEY>_MAX_ATTEMPTS         e.g. "100"; "-1" is unlimited
     TASK_WORKER_QUEUE_<KEY>_MAX_RETRY_DURATION   e.g. "0s" (no time limit) or "3600s"
     """
     env: dict[str, pulumi.Input[str]] = {}
     if topic is not None:
         env[ENV_TOPIC] = topic
+    env[ENV_PROJECT] = project
+    env[ENV_LOCATION] = location
     env[ENV_QUEUES] = ",".join(q.key for q in queues)
     for q in queues:
         prefix = queue_env_prefix(q.key)
-        env[prefix + "PATH"] = q.path
+        if q.queue_id is not None:
+            env[prefix + "QUEUE_ID"] = q.queue_id
+        else:
+            env[prefix + "AUTONAME_PREFIX"] = str(q.autoname_prefix)
+        env[prefix + "SHARDS"] = str(q.shards)
         env[prefix + "MAX_ATTEMPTS"] = str(q.max_attempts)
         env[prefix + "MAX_RETRY_DURATION"] = q.max_retry_duration
     return env
@@ -83,13 +112,6 @@ class DeadLetterArgs:
     subscribers: Sequence[str] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()  # e.g. the Pub/Sub API enablement
-
-    def __post_init__(self) -> None:
-        if not MIN_RETENTION_SECONDS <= self.message_retention_seconds <= MAX_RETENTION_SECONDS:
-            raise ValueError(
-                f"message_retention_seconds {self.message_retention_seconds}: Pub/Sub allows "
-                f"{MIN_RETENTION_SECONDS} (10 minutes) to {MAX_RETENTION_SECONDS} (31 days)"
-            )
 
 
 class DeadLetter(pulumi.ComponentResource):

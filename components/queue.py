@@ -46,11 +46,7 @@ class TaskQueue(pulumi.ComponentResource):
         host = pulumi.Output.from_input(args.service_uri).apply(_host)
         self.queues = []
         self.queue_paths = []
-        for shard in range(q.shards):
-            # Shard 0 keeps the unsharded names, so adding shards never replaces a queue.
-            shard_name = name if shard == 0 else f"{name}-{shard}"
-            # A named (or adopted) queue: shard 0 takes its ID, shard i the ID with "-i".
-            queue_id = q.queue_id if shard == 0 or q.queue_id is None else f"{q.queue_id}-{shard}"
+        for shard, (shard_name, queue_id) in enumerate(shard_names(name, q)):
             queue = self._queue(shard_name, args, host, queue_id, q.import_id if shard == 0 else None)
             for member in args.enqueuers:
                 gcp.cloudtasks.QueueIamMember(
@@ -118,6 +114,21 @@ class TaskQueue(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api], import_=import_id),
         )
+
+
+def shard_names(name: str, q: QueueSettings) -> list[tuple[str, str | None]]:
+    """Each shard's (logical name, queue ID or None when Pulumi names it), known before `pulumi up`.
+
+    Shard 0 keeps the unsharded names, so adding shards never replaces a queue. A named (or adopted)
+    queue: shard 0 takes its ID, shard i the ID with "-i".
+    """
+    return [
+        (
+            name if shard == 0 else f"{name}-{shard}",
+            q.queue_id if shard == 0 or q.queue_id is None else f"{q.queue_id}-{shard}",
+        )
+        for shard in range(q.shards)
+    ]
 
 
 def _host(uri: str) -> str:

@@ -29,6 +29,8 @@ class PrivateServiceArgs:
     secretmanager_api: pulumi.Resource | None = None
     # Adopt an existing runtime account (Pulumi import): its ID; account_id is then its name.
     account_import_id: str | None = None
+    # The stack's own env vars (TASK_WORKER_*, dead letters): not secrets, never a user's name.
+    program_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class PrivateService(pulumi.ComponentResource):
@@ -82,6 +84,7 @@ class PrivateService(pulumi.ComponentResource):
             )
             for key, value in svc.env.items()
         ]
+        envs += [gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=k, value=v) for k, v in args.program_env.items()]
         # Cloud Run reads the secret when an instance starts: the value never passes through Pulumi.
         # Google's format: the secret's name in the service's project, its full ID in another.
         envs += [

@@ -1,4 +1,5 @@
-"""The whole path: APIs, private service, invoker identity, queues — one location."""
+"""The whole path: APIs, private service, invoker identity, queues — one location — and, for
+operating it, alerts with a dashboard (on by default) and dead letters (opt-in)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,26 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.apis import CLOUD_RUN_API, CLOUD_TASKS_API, IAM_API, SECRET_MANAGER_API, ProjectApis, ProjectApisArgs
+from components.apis import (
+    CLOUD_RUN_API,
+    CLOUD_TASKS_API,
+    IAM_API,
+    MONITORING_API,
+    PUBSUB_API,
+    SECRET_MANAGER_API,
+    ProjectApis,
+    ProjectApisArgs,
+)
+from components.dead_letter import DeadLetter, DeadLetterArgs, QueueRetry, worker_env
 from components.invoker import TaskInvoker, TaskInvokerArgs
+from components.monitoring import (
+    QueueAlertThresholds,
+    ServiceAlertThresholds,
+    TaskWorkerMonitoring,
+    TaskWorkerMonitoringArgs,
+)
 from components.naming import account_id
-from components.queue import TaskQueue, TaskQueueArgs
+from components.queue import TaskQueue, TaskQueueArgs, shard_names
 from components.service import PrivateService, PrivateServiceArgs
 from settings import Settings, stack_label
 
@@ -26,15 +43,57 @@ class TaskWorker(pulumi.ComponentResource):
     service: PrivateService
     invoker: TaskInvoker
     queues: dict[str, TaskQueue]
+    monitoring: TaskWorkerMonitoring | None
+    dead_letter: DeadLetter | None
 
     def __init__(self, name: str, args: TaskWorkerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("task-worker:gcp:TaskWorker", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         prefix = f"{name}-{s.stack}"
+        labels = {"managed-by": "pulumi", "stack": stack_label(s.stack), **s.labels}
 
         apis = (CLOUD_TASKS_API, CLOUD_RUN_API, IAM_API) + ((SECRET_MANAGER_API,) if s.service.secrets else ())
+        apis += (MONITORING_API,) if s.monitoring.enabled else ()
+        apis += (PUBSUB_API,) if s.dead_letter.enabled else ()
         self.apis = ProjectApis(f"{name}-apis", ProjectApisArgs(project=s.project, services=apis), child)
+
+        # Dead letters before the service: its env names the topic. The publisher (the runtime
+        # account) is created with the service, so the grant takes its member as a deferred Output.
+        self.dead_letter = None
+        program_env: dict[str, pulumi.Input[str]] = {}
+        resolve_publisher = None
+        if s.dead_letter.enabled:
+            publisher, resolve_publisher = pulumi.deferred_output()
+            self.dead_letter = DeadLetter(
+                f"{name}-dead-letter",
+                DeadLetterArgs(
+                    project=s.project,
+                    publisher_member=publisher,
+                    message_retention_seconds=s.dead_letter.retention_seconds,
+                    subscribers=s.dead_letter.subscribers,
+                    labels=labels,
+                    depends_on=[self.apis.api(PUBSUB_API)],
+                ),
+                child,
+            )
+            # Static (known before `pulumi up`): queue IDs are outputs of queues that need the
+            # service's URL, so the env says how to recognise them instead (no cycle).
+            retries = []
+            for q in s.queues:
+                names = shard_names(f"{name}-{q.key}", q)
+                retries.append(
+                    QueueRetry(
+                        key=q.key,
+                        queue_id=names[0][1],
+                        autoname_prefix=None if names[0][1] else names[0][0],
+                        shards=q.shards,
+                        max_attempts=q.max_attempts,
+                        max_retry_duration=q.max_retry_duration,
+                    )
+                )
+            program_env = worker_env(self.dead_letter.topic_id, s.project, s.location, retries)
+
         self.service = PrivateService(
             f"{name}-service",
             PrivateServiceArgs(
@@ -47,10 +106,13 @@ class TaskWorker(pulumi.ComponentResource):
                 deletion_protection=s.deletion_protection,
                 run_api=self.apis.api(CLOUD_RUN_API),
                 iam_api=self.apis.api(IAM_API),
-                labels={"managed-by": "pulumi", "stack": stack_label(s.stack), **s.labels},
+                labels=labels,
+                program_env=program_env,
             ),
             child,
         )
+        if resolve_publisher is not None:
+            resolve_publisher(self.service.runtime_account.member)
         self.invoker = TaskInvoker(
             f"{name}-invoker",
             TaskInvokerArgs(
@@ -81,7 +143,39 @@ class TaskWorker(pulumi.ComponentResource):
             )
             for q in s.queues
         }
-        self.outputs = {
+
+        self.monitoring = None
+        if s.monitoring.enabled:
+            # One alert set per queue, shards included ("<key>-<i>", as the shard's resources are
+            # named): each runbook then quotes the one queue to pause or purge, and an incident names
+            # the shard that fails. The thresholds are the key's.
+            queue_ids: dict[str, pulumi.Input[str]] = {}
+            thresholds: dict[str, QueueAlertThresholds] = {}
+            for q in s.queues:
+                for shard, queue in enumerate(self.queues[q.key].queues):
+                    shard_key = q.key if shard == 0 else f"{q.key}-{shard}"
+                    queue_ids[shard_key] = queue.name
+                    thresholds[shard_key] = QueueAlertThresholds(**s.monitoring.queue_thresholds(q))
+            self.monitoring = TaskWorkerMonitoring(
+                f"{name}-monitoring",
+                TaskWorkerMonitoringArgs(
+                    project=s.project,
+                    location=s.location,
+                    service_name=self.service.name,
+                    queue_ids=queue_ids,
+                    max_instances=s.service.max_instances,
+                    timeout_seconds=s.service.timeout_seconds,
+                    queue_thresholds=thresholds,
+                    service_thresholds=ServiceAlertThresholds(**s.monitoring.service_thresholds()),
+                    notification_channels=s.monitoring.notification_channels,
+                    labels={"managed-by": "pulumi", "stack": stack_label(s.stack)},
+                    title=f"{name} ({s.stack})",
+                    depends_on=[self.apis.api(MONITORING_API)],
+                ),
+                child,
+            )
+
+        self.outputs: dict[str, pulumi.Input[object]] = {
             "project": s.project,
             "location": s.location,
             "serviceName": self.service.name,
@@ -96,4 +190,14 @@ class TaskWorker(pulumi.ComponentResource):
                 for key, q in self.queues.items()
             },
         }
+        if self.monitoring is not None:
+            self.outputs["monitoring"] = {
+                "dashboard": self.monitoring.dashboard.id,
+                "alertPolicies": len(self.monitoring.policies),
+                # true: no notification channel configured; the policies page nobody.
+                "pagesNobody": self.monitoring.pages_nobody,
+            }
+        if self.dead_letter is not None:
+            self.outputs["deadLetterTopic"] = self.dead_letter.topic_id
+            self.outputs["deadLetterSubscription"] = self.dead_letter.subscription_id
         self.register_outputs(self.outputs)

@@ -7,6 +7,11 @@ repository. Publishing goes through a callable you pass, e.g. with google-cloud-
     client = pubsub_v1.PublisherClient()
     publish = lambda topic, data, attributes: client.publish(topic, data, **attributes).result()
 
+Which queue sent the request: `X-CloudTasks-QueueName` is the queue's ID. The env (see
+docs/operations.md) names each queue key's queues statically — a named queue's exact ID, or an
+auto-named one's logical name, followed by Pulumi's "-" + 7 hex digits — with the shard count
+(`find_queue`); the stack cannot put the IDs themselves in the service's env (a cycle).
+
 What the handler can know, and what it cannot:
 - The attempt number: `X-CloudTasks-TaskRetryCount` + 1. The retry count includes attempts that
   failed with 5xx before reaching the handler; `X-CloudTasks-TaskExecutionCount` does not (it counts
@@ -25,6 +30,7 @@ What the handler can know, and what it cannot:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +44,11 @@ HEADER_EXECUTION_COUNT = "X-CloudTasks-TaskExecutionCount"
 
 # The env vars components/dead_letter.worker_env gives the worker.
 ENV_TOPIC = "TASK_WORKER_DEAD_LETTER_TOPIC"
+ENV_PROJECT = "TASK_WORKER_PROJECT"
+ENV_LOCATION = "TASK_WORKER_LOCATION"
 ENV_QUEUES = "TASK_WORKER_QUEUES"
+# An auto-named queue's ID: its logical name, "-", 7 lowercase hex digits (Pulumi's default auto-name).
+_AUTONAME_SUFFIX = re.compile(r"-[0-9a-f]{7}")
 
 # Pub/Sub: an attribute value is at most 1024 bytes.
 _ATTRIBUTE_MAX_BYTES = 1024
@@ -52,34 +62,62 @@ def _queue_prefix(key: str) -> str:
 
 @dataclass(frozen=True)
 class QueueLimits:
+    """One queue key of the stack (all its shards): how to recognise its queues, and its retry limits."""
+
     key: str
-    path: str  # projects/P/locations/L/queues/ID
+    queue_id: str | None  # a named queue: shard 0's ID; shard i is ID-i
+    autoname_prefix: str | None  # an auto-named queue: shard 0's logical name; shard i's is NAME-i
+    shards: int
     max_attempts: int  # -1: unlimited
     max_retry_seconds: float  # 0: no time limit
 
-    @property
-    def queue_id(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
+    def _shard_of(self, name: str, base: str) -> bool:
+        if name == base:
+            return True
+        head, _, shard = name.rpartition("-")
+        return head == base and shard.isdigit() and not shard.startswith("0") and int(shard) < self.shards
+
+    def matches(self, queue_id: str) -> bool:
+        """Whether `queue_id` (what `X-CloudTasks-QueueName` carries) is one of this key's queues."""
+        if self.queue_id is not None:
+            return self._shard_of(queue_id, self.queue_id)
+        if self.autoname_prefix is None or not _AUTONAME_SUFFIX.fullmatch(queue_id[-8:]):
+            return False
+        return self._shard_of(queue_id[:-8], self.autoname_prefix)
 
 
 def queue_limits(env: Mapping[str, str]) -> dict[str, QueueLimits]:
-    """Each queue the worker was told about, by its queue ID (what `X-CloudTasks-QueueName` carries)."""
+    """Each queue key the worker was told about, by key."""
     found: dict[str, QueueLimits] = {}
     for key in filter(None, env.get(ENV_QUEUES, "").split(",")):
         prefix = _queue_prefix(key)
-        limits = QueueLimits(
+        found[key] = QueueLimits(
             key=key,
-            path=env[prefix + "PATH"],
+            queue_id=env.get(prefix + "QUEUE_ID"),
+            autoname_prefix=env.get(prefix + "AUTONAME_PREFIX"),
+            shards=int(env[prefix + "SHARDS"]),
             max_attempts=int(env[prefix + "MAX_ATTEMPTS"]),
             max_retry_seconds=float(env[prefix + "MAX_RETRY_DURATION"].removesuffix("s")),
         )
-        found[limits.queue_id] = limits
     return found
+
+
+def find_queue(env: Mapping[str, str], queue_name: str) -> QueueLimits | None:
+    """The queue key whose queues include `queue_name` (a queue ID, or a full queue path)."""
+    queue_id = queue_name.rsplit("/", 1)[-1]
+    return next((q for q in queue_limits(env).values() if q.matches(queue_id)), None)
+
+
+def queue_path(env: Mapping[str, str], queue_name: str) -> str:
+    """projects/P/locations/L/queues/ID of the queue that sent the request."""
+    queue_id = queue_name.rsplit("/", 1)[-1]
+    return f"projects/{env[ENV_PROJECT]}/locations/{env[ENV_LOCATION]}/queues/{queue_id}"
 
 
 @dataclass(frozen=True)
 class Attempt:
     queue: QueueLimits
+    queue_id: str  # the shard's queue ID, from X-CloudTasks-QueueName
     number: int  # 1 for the first attempt
     final: bool  # no further attempt will follow if this one fails
     certain: bool  # False: the count says final, but maxRetryDuration may still allow retries
@@ -101,19 +139,20 @@ def attempt(
     queue_name = _header(headers, HEADER_QUEUE)
     if queue_name is None:
         raise ValueError(f"no {HEADER_QUEUE} header: not a Cloud Tasks request")
-    queues = queue_limits(env)
-    queue = queues.get(queue_name.rsplit("/", 1)[-1])
+    queue = find_queue(env, queue_name)
     if queue is None:
-        raise ValueError(f"queue {queue_name!r} is not one of this worker's queues ({', '.join(queues) or 'none'})")
+        known = ", ".join(queue_limits(env)) or "none"
+        raise ValueError(f"queue {queue_name!r} is not one of this worker's queues (keys: {known})")
+    queue_id = queue_name.rsplit("/", 1)[-1]
     number = int(_header(headers, HEADER_RETRY_COUNT) or "0") + 1
     if queue.max_attempts == -1 or number < queue.max_attempts:
-        return Attempt(queue, number, final=False, certain=True)
+        return Attempt(queue, queue_id, number, final=False, certain=True)
     if queue.max_retry_seconds == 0:
-        return Attempt(queue, number, final=True, certain=True)
+        return Attempt(queue, queue_id, number, final=True, certain=True)
     if first_attempt_at is None:
-        return Attempt(queue, number, final=True, certain=False)
+        return Attempt(queue, queue_id, number, final=True, certain=False)
     elapsed = ((now or datetime.now(UTC)) - first_attempt_at).total_seconds()
-    return Attempt(queue, number, final=elapsed >= queue.max_retry_seconds, certain=True)
+    return Attempt(queue, queue_id, number, final=elapsed >= queue.max_retry_seconds, certain=True)
 
 
 def is_final_attempt(
@@ -149,7 +188,7 @@ def publish_dead_letter(
         raise ValueError(f"{ENV_TOPIC} is not set: dead letters are not enabled for this stack")
     this = attempt(headers, env, first_attempt_at=first_attempt_at)
     attributes = {
-        "queue": this.queue.path,
+        "queue": queue_path(env, this.queue_id),
         "queue_key": this.queue.key,
         "task": _header(headers, HEADER_TASK) or "",
         "attempt": str(this.number),

@@ -136,6 +136,12 @@ def valid_configs(draw: st.DrawFn, max_queues: int = 20) -> dict[str, Any]:
             )
         ),
         NS + "deletionProtection": draw(st.booleans()),
+        # Operations (issue 9): alerts on by default, dead letters opt-in; both either way here.
+        NS + "monitoring": {
+            "enabled": draw(st.booleans()),
+            "notificationChannels": draw(st.sampled_from([[], ["42"]])),
+        },
+        NS + "deadLetter": {"enabled": draw(st.booleans())},
         NS + "labels": draw(
             st.dictionaries(
                 words(LOWER, LOWER + DIGITS + "_-", 10).filter(lambda k: k not in {"managed-by", "stack"}),

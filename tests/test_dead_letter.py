@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
+import settings
 from components import dead_letter as dl
 from components.dead_letter import DeadLetter, DeadLetterArgs, QueueRetry, worker_env
 from examples import dead_letter_handler as handler
@@ -81,29 +82,20 @@ def test_the_component_outputs_the_topic_id(run: Run) -> None:
     assert topic.outputs["id"] == f"projects/test-project/topics/{topic.outputs['name']}"
 
 
-@pytest.mark.parametrize("seconds", [dl.MIN_RETENTION_SECONDS, dl.MAX_RETENTION_SECONDS])
-def test_retention_within_pubsub_limits_is_accepted(seconds: int) -> None:
-    assert DeadLetterArgs(project="p", publisher_member=RUNTIME, message_retention_seconds=seconds)
-
-
-@pytest.mark.parametrize("seconds", [dl.MIN_RETENTION_SECONDS - 1, dl.MAX_RETENTION_SECONDS + 1])
-def test_retention_outside_pubsub_limits_is_refused(seconds: int) -> None:
-    with pytest.raises(ValueError, match="10 minutes"):
-        DeadLetterArgs(project="p", publisher_member=RUNTIME, message_retention_seconds=seconds)
-
-
 # --- Env vars -----------------------------------------------------------------------------------
+# Retention limits are config (settings.DeadLetterSettings): tests/test_operations_config.py.
 
 QUEUES = [
-    QueueRetry("default", "projects/p/locations/europe-west1/queues/tw-default-1a2b", 5, "0s"),
-    QueueRetry("bulk-import", "projects/p/locations/europe-west1/queues/tw-bulk-3c4d", -1, "0s"),
-    QueueRetry("slow", "projects/p/locations/europe-west1/queues/tw-slow-5e6f", 3, "3600s"),
+    QueueRetry("default", None, "tw-default", 1, 5, "0s"),  # auto-named
+    QueueRetry("bulk-import", "bulk", None, 3, -1, "0s"),  # named, 3 shards: bulk, bulk-1, bulk-2
+    QueueRetry("slow", None, "tw-slow", 2, 3, "3600s"),  # auto-named, 2 shards
 ]
 TOPIC_ID = "projects/p/topics/tw-dead-letter-7a8b"
+DEFAULT_QUEUE = "tw-default-1a2b3c4"
 
 
 def env() -> dict[str, str]:
-    rendered = worker_env(TOPIC_ID, QUEUES)
+    rendered = worker_env(TOPIC_ID, "p", "europe-west1", QUEUES)
     assert all(isinstance(v, str) for v in rendered.values())
     return {k: str(v) for k, v in rendered.items()}
 
@@ -111,33 +103,69 @@ def env() -> dict[str, str]:
 def test_worker_env_names_and_values() -> None:
     assert env() == {
         "TASK_WORKER_DEAD_LETTER_TOPIC": TOPIC_ID,
+        "TASK_WORKER_PROJECT": "p",
+        "TASK_WORKER_LOCATION": "europe-west1",
         "TASK_WORKER_QUEUES": "default,bulk-import,slow",
-        "TASK_WORKER_QUEUE_DEFAULT_PATH": QUEUES[0].path,
+        "TASK_WORKER_QUEUE_DEFAULT_AUTONAME_PREFIX": "tw-default",
+        "TASK_WORKER_QUEUE_DEFAULT_SHARDS": "1",
         "TASK_WORKER_QUEUE_DEFAULT_MAX_ATTEMPTS": "5",
         "TASK_WORKER_QUEUE_DEFAULT_MAX_RETRY_DURATION": "0s",
-        "TASK_WORKER_QUEUE_BULK_IMPORT_PATH": QUEUES[1].path,
+        "TASK_WORKER_QUEUE_BULK_IMPORT_QUEUE_ID": "bulk",
+        "TASK_WORKER_QUEUE_BULK_IMPORT_SHARDS": "3",
         "TASK_WORKER_QUEUE_BULK_IMPORT_MAX_ATTEMPTS": "-1",
         "TASK_WORKER_QUEUE_BULK_IMPORT_MAX_RETRY_DURATION": "0s",
-        "TASK_WORKER_QUEUE_SLOW_PATH": QUEUES[2].path,
+        "TASK_WORKER_QUEUE_SLOW_AUTONAME_PREFIX": "tw-slow",
+        "TASK_WORKER_QUEUE_SLOW_SHARDS": "2",
         "TASK_WORKER_QUEUE_SLOW_MAX_ATTEMPTS": "3",
         "TASK_WORKER_QUEUE_SLOW_MAX_RETRY_DURATION": "3600s",
     }
-    assert "TASK_WORKER_DEAD_LETTER_TOPIC" not in worker_env(None, QUEUES)
+    assert "TASK_WORKER_DEAD_LETTER_TOPIC" not in worker_env(None, "p", "europe-west1", QUEUES)
+
+
+def test_worker_env_count_is_what_settings_reserves() -> None:
+    fixed, per_queue = settings.DEAD_LETTER_ENV_VARS
+    assert len(env()) == fixed + per_queue * len(QUEUES)
 
 
 def test_the_handler_reads_what_the_component_writes() -> None:
     assert (handler.ENV_TOPIC, handler.ENV_QUEUES) == (dl.ENV_TOPIC, dl.ENV_QUEUES)
+    assert (handler.ENV_PROJECT, handler.ENV_LOCATION) == (dl.ENV_PROJECT, dl.ENV_LOCATION)
+    assert handler._AUTONAME_SUFFIX.pattern == dl.AUTONAME_SUFFIX
     limits = handler.queue_limits(env())
-    assert {q.key: (q.path, q.max_attempts) for q in limits.values()} == {
-        q.key: (q.path, q.max_attempts) for q in QUEUES
+    assert {k: (q.queue_id, q.autoname_prefix, q.shards, q.max_attempts) for k, q in limits.items()} == {
+        q.key: (q.queue_id, q.autoname_prefix, q.shards, q.max_attempts) for q in QUEUES
     }
-    assert limits["tw-slow-5e6f"].max_retry_seconds == 3600
+    assert limits["slow"].max_retry_seconds == 3600
 
 
-# --- The handler example ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("queue_name", "key"),
+    [
+        (DEFAULT_QUEUE, "default"),  # auto-name: logical name + "-" + 7 hex
+        (f"projects/p/locations/europe-west1/queues/{DEFAULT_QUEUE}", "default"),  # a full path too
+        ("tw-default-1a2b3c", None),  # 6 hex
+        ("tw-default-1a2b3cg", None),  # not hex
+        ("tw-default-1A2B3C4", None),  # Pulumi draws lowercase
+        ("tw-default-1-1a2b3c4", None),  # default has one shard
+        ("tw-default", None),  # the logical name alone is not an auto-name
+        ("bulk", "bulk-import"),  # named: exact
+        ("bulk-1", "bulk-import"),
+        ("bulk-2", "bulk-import"),
+        ("bulk-3", None),  # 3 shards: 0, 1, 2
+        ("bulk-01", None),
+        ("bulk-x", None),
+        ("tw-slow-9f8e7d6", "slow"),
+        ("tw-slow-1-0a0b0c0", "slow"),  # shard 1's logical name is tw-slow-1
+        ("tw-slow-2-0a0b0c0", None),
+        ("other-1a2b3c4", None),
+    ],
+)
+def test_the_handler_recognises_each_queue_by_id_or_auto_name(queue_name: str, key: str | None) -> None:
+    found = handler.find_queue(env(), queue_name)
+    assert (found.key if found else None) == key
 
 
-def headers(queue: str = "tw-default-1a2b", retries: int = 0) -> dict[str, str]:
+def headers(queue: str = DEFAULT_QUEUE, retries: int = 0) -> dict[str, str]:
     # Real header spellings; lookups must not depend on case (HTTP servers lower-case them).
     return {
         "X-CloudTasks-QueueName": queue,
@@ -150,11 +178,11 @@ def headers(queue: str = "tw-default-1a2b", retries: int = 0) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("queue", "retries", "final"),
     [
-        ("tw-default-1a2b", 0, False),  # first of 5
-        ("tw-default-1a2b", 3, False),  # 4th of 5
-        ("tw-default-1a2b", 4, True),  # 5th of 5: the last
-        ("tw-default-1a2b", 9, True),  # past it (a redelivery): still final
-        ("tw-bulk-3c4d", 10_000, False),  # maxAttempts -1: never final by count
+        (DEFAULT_QUEUE, 0, False),  # first of 5
+        (DEFAULT_QUEUE, 3, False),  # 4th of 5
+        (DEFAULT_QUEUE, 4, True),  # 5th of 5: the last
+        (DEFAULT_QUEUE, 9, True),  # past it (a redelivery): still final
+        ("bulk-2", 10_000, False),  # maxAttempts -1: never final by count
     ],
 )
 def test_is_final_attempt_by_count(queue: str, retries: int, final: bool) -> None:
@@ -163,8 +191,8 @@ def test_is_final_attempt_by_count(queue: str, retries: int, final: bool) -> Non
 
 def test_a_positive_max_retry_duration_needs_both_limits() -> None:
     now = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    last = headers("tw-slow-5e6f", retries=2)  # 3rd of 3
-    assert not handler.is_final_attempt(headers("tw-slow-5e6f", 1), env())
+    last = headers("tw-slow-1-0a0b0c0", retries=2)  # 3rd of 3
+    assert not handler.is_final_attempt(headers("tw-slow-1-0a0b0c0", 1), env())
     recent = handler.attempt(last, env(), first_attempt_at=now - timedelta(minutes=10), now=now)
     assert (recent.final, recent.certain) == (False, True)  # Cloud Tasks keeps retrying for the hour
     old = handler.attempt(last, env(), first_attempt_at=now - timedelta(hours=2), now=now)
@@ -198,7 +226,7 @@ def test_the_final_failure_is_published_with_its_origin() -> None:
     assert handler.handle(headers(retries=4), b'{"order": 7}', env(), fail, publish) == 500
     ((topic, data, attributes),) = publish.calls
     assert (topic, data) == (TOPIC_ID, b'{"order": 7}')
-    assert attributes["queue"] == QUEUES[0].path
+    assert attributes["queue"] == f"projects/p/locations/europe-west1/queues/{DEFAULT_QUEUE}"
     assert attributes["queue_key"] == "default"
     assert (attributes["attempt"], attributes["max_attempts"], attributes["certain"]) == ("5", "5", "true")
     assert attributes["task"] == "task-4"

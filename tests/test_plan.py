@@ -23,21 +23,25 @@ def test_plan_prints_tree_and_summary(capsys: pytest.CaptureFixture[str], tmp_pa
     out = capsys.readouterr().out
     assert code == 0
     lines = out.splitlines()
-    assert lines[-1] == "17 resources (12 cloud resources, 5 components), critical path 5, invokes 0"
+    assert lines[-1] == "26 resources (20 cloud resources, 6 components), critical path 5, invokes 0"
     assert "[component] task-worker:gcp:TaskWorker  task-worker" in out
     assert "ingress=INGRESS_TRAFFIC_INTERNAL_ONLY" in out
     assert "oidc_account=task-worker-small-invoker@acme-tasks-small.iam.gserviceaccount.com" in out
     assert "role=roles/run.invoker" in out
     assert '"maxDispatchesPerSecond": 1' in out
+    # No notification channel configured: the plan says the alert policies page nobody.
+    assert "\nnotice: no notification channels configured: the alert policies exist" in out
+    assert "page nobody" in out
     doc = json.loads((tmp_path / "p.json").read_text())
     assert (doc["stack"], doc["project"], doc["criticalPath"], doc["invokes"]) == ("small", "acme-tasks-small", 5, 0)
-    assert len(doc["resources"]) == 17
+    assert len(doc["resources"]) == 26
     for r in doc["resources"]:
         assert sorted(r) == ["custom", "dependsOn", "inputs", "name", "parent", "type", "urn"]
     assert doc["outputs"]["serviceUrl"] == "(known after up: URL of service task-worker-service)"
     mermaid = (tmp_path / "p.mmd").read_text()
     assert mermaid.startswith("flowchart LR\n")
-    assert mermaid.count(" --> ") == 15  # the agent grant waits for the agent: agent -> wait -> grant
+    # 15 for the path (the agent grant waits for the agent: agent -> wait -> grant), 19 for monitoring.
+    assert mermaid.count(" --> ") == 34
 
 
 def test_two_queue_critical_path_stays_at_the_floor(full: Run) -> None:
@@ -284,8 +288,8 @@ def test_against_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     capsys.readouterr()
     assert plan.main(["dev", "--against", str(base)]) == 0
     out = capsys.readouterr().out
-    assert "\nDiff: 0 to create, 0 to update, 0 to replace, 0 to delete, 12 unchanged\n" in out
-    assert out.splitlines()[-1].startswith("17 resources")
+    assert "\nDiff: 0 to create, 0 to update, 0 to replace, 0 to delete, 20 unchanged\n" in out
+    assert out.splitlines()[-1].startswith("26 resources")
     assert plan.main(["dev", "--against", str(tmp_path / "missing.json")]) == 2
 
 

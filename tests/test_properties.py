@@ -48,8 +48,9 @@ def test_valid_config_plans_passes_policy_and_conforms(config: dict[str, Any]) -
     assert run.error is None, run.error
     result = plan.make_plan(run)
     assert result.mandatory == []
-    # API → accounts → service → queues → queue IAM; without enqueuers there is no queue IAM.
-    floor = plan.CRITICAL_PATH_FLOOR if config["task-worker:enqueuers"] else plan.CRITICAL_PATH_FLOOR - 1
+    # API → accounts → service → queues → queue IAM or alert policies; with neither, one step less.
+    after_queues = config["task-worker:enqueuers"] or config["task-worker:monitoring"]["enabled"]
+    floor = plan.CRITICAL_PATH_FLOOR if after_queues else plan.CRITICAL_PATH_FLOOR - 1
     # Secret Manager grants come between the runtime account and the service (a first revision
     # must be able to read its secrets): one more step.
     floor += 1 if config["task-worker:service"].get("secrets") else 0
@@ -60,6 +61,10 @@ def test_valid_config_plans_passes_policy_and_conforms(config: dict[str, Any]) -
     for queue in queues:
         assert conformance.check_queue(queue.inputs) == []
     assert conformance.check_service(run.one("gcp:cloudrunv2/service:Service").inputs) == []
+    for policy in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy"):
+        assert conformance.check_alert_policy(policy.inputs) == []
+    for topic in run.of_type("gcp:pubsub/topic:Topic"):
+        assert conformance.check_topic(topic.inputs) == []
 
 
 @settings(max_examples=max(PLAN_EXAMPLES // 10, 3))

@@ -97,6 +97,8 @@ def test_any_shard_count_plans_passes_policy_conforms_and_keeps_the_critical_pat
             service={"maxInstances": 100, "concurrency": 80},
             queues={"q": {"shards": n, "maxConcurrentDispatches": 100}},
             enqueuers=ENQUEUERS[:1] if enqueuers else None,
+            # Alerts per shard have their own test below (they would dominate this one's time).
+            monitoring={"enabled": False},
         )
     )
     result = plan.make_plan(run)
@@ -107,3 +109,21 @@ def test_any_shard_count_plans_passes_policy_conforms_and_keeps_the_critical_pat
     assert len(run.of_type(QUEUE_IAM)) == (n if enqueuers else 0)
     assert all(conformance.check_queue(q.inputs) == [] for q in queues)
     assert len(run.exports["queues"]["q"]["paths"]) == n
+
+
+def test_each_shard_queue_has_its_own_alerts_with_the_keys_thresholds() -> None:
+    run = run_ok(stack_config(queues={"q": {"shards": 3, "alerts": {"backlogDepth": 7}}, "r": {"name": "orders"}}))
+    policies = {p.name: p for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy")}
+    assert len(policies) == 3 * (3 + 1) + 3
+    ids = {q.name: q.outputs["name"] for q in run.of_type(QUEUE)}
+    assert ids["task-worker-r"] == "orders"
+    for shard_key, queue in [("q", "task-worker-q"), ("q-1", "task-worker-q-1"), ("q-2", "task-worker-q-2")]:
+        for signal in ("backlog", "failing", "delay"):
+            condition = policies[f"task-worker-monitoring-{shard_key}-{signal}"].inputs["conditions"][0]
+            assert f'resource.label.queue_id="{ids[queue]}"' in condition["conditionThreshold"]["filter"]
+        backlog = policies[f"task-worker-monitoring-{shard_key}-backlog"].inputs["conditions"][0]
+        assert backlog["conditionThreshold"]["thresholdValue"] == 7
+    orders = policies["task-worker-monitoring-r-backlog"].inputs["conditions"][0]["conditionThreshold"]
+    assert 'queue_id="orders"' in orders["filter"]
+    assert orders["thresholdValue"] == 1000  # the stack's default
+    assert plan.make_plan(run).critical_path == plan.CRITICAL_PATH_FLOOR  # policies follow the queues

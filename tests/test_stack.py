@@ -53,7 +53,7 @@ def test_inventory(request: pytest.FixtureRequest, stack: str, n_queues: int, n_
     run: Run = request.getfixturevalue(stack)
     counts = Counter(r.type for r in run.resources if r.custom)
     assert counts == {
-        API: 3,
+        API: 4,  # monitoring.googleapis.com too: alerts are on by default
         ACCOUNT: 2,
         SERVICE: 1,
         RUN_IAM: 1,
@@ -62,6 +62,8 @@ def test_inventory(request: pytest.FixtureRequest, stack: str, n_queues: int, n_
         SA_IAM: 1,  # the Cloud Tasks agent only, whatever the enqueuers
         QUEUE: n_queues,
         QUEUE_IAM: n_queues * n_enqueuers,
+        "gcp:monitoring/alertPolicy:AlertPolicy": 3 * n_queues + 3,
+        "gcp:monitoring/dashboard:Dashboard": 1,
     }
 
 
@@ -79,6 +81,7 @@ def test_components_parent_their_resources(stack_run: Run) -> None:
         "task-worker:gcp:PrivateService",
         "task-worker:gcp:TaskInvoker",
         "task-worker:gcp:TaskQueue",
+        "task-worker:gcp:TaskWorkerMonitoring",
     }
 
 
@@ -90,6 +93,7 @@ def test_apis_enabled_and_never_disabled_on_destroy(stack_run: Run) -> None:
     assert sorted(a.inputs["service"] for a in apis) == [
         "cloudtasks.googleapis.com",
         "iam.googleapis.com",
+        "monitoring.googleapis.com",
         "run.googleapis.com",
     ]
     for api in apis:

@@ -188,6 +188,12 @@ class ProviderMocks(pulumi.runtime.Mocks):
             out |= {"name": name, "id": f"projects/{project}/{collection}/{name}"}
             return out["id"], out
         # --- end monitoring helper
+        # Monitoring assigns the IDs of alert policies and dashboards: known after up only.
+        if args.typ in ("gcp:monitoring/alertPolicy:AlertPolicy", "gcp:monitoring/dashboard:Dashboard"):
+            collection = "alertPolicies" if args.typ.endswith(":AlertPolicy") else "dashboards"
+            ident = invent(_short_hash(args.typ + args.name, 16), f"ID of {kind} {args.name}")
+            out["name"] = f"projects/{project}/{collection}/{ident}"
+            return out["name"], out
         return f"{args.name}-id", out
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

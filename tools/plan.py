@@ -29,6 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from components.monitoring import ALERT_POLICY_TYPE, NO_CHANNELS_NOTICE, policy_pages_nobody
 from policy.rules import ResourceView, Violation, check
 from tools.harness import (
     KNOWN_AFTER_UP,
@@ -477,6 +478,12 @@ def render_diff(changes: Sequence[Change], base: Mapping[str, Any], head: Mappin
     return lines
 
 
+def pages_nobody(run: Run) -> bool:
+    """Alert policies declared, none naming a notification channel: say so (issue 9)."""
+    policies = [r for r in run.resources if r.type == ALERT_POLICY_TYPE]
+    return bool(policies) and all(policy_pages_nobody(r.inputs) for r in policies)
+
+
 def _print_violations(run: Run, violations: Iterable[Violation], out: Any) -> None:
     for v in violations:
         level = "MANDATORY" if v.mandatory else "advisory"
@@ -520,6 +527,8 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
         print(f"  {line}")
     for warning in run.warnings:
         print(f"warning: {run.shown(warning)}")
+    if pages_nobody(run):
+        print(f"notice: {NO_CHANNELS_NOTICE}")
     _print_violations(run, plan.violations, sys.stdout)
     print("Outputs:")
     for line in outputs(run):

@@ -22,7 +22,10 @@ from settings import (
     CONFIG_KEYS,
     NAMESPACE,
     AccountSettings,
+    DeadLetterSettings,
+    MonitoringSettings,
     ProbeSettings,
+    QueueAlertSettings,
     QueueSettings,
     SecretRef,
     ServiceSettings,
@@ -122,7 +125,10 @@ def config_rows() -> list[tuple[str, str, str, str]]:
         *_rows(VpcSettings, f"{ns}service.vpc."),
         *_rows(ProbeSettings, f"{ns}service.<probe>."),
         *_rows(QueueSettings, f"{ns}queues.<key>."),
+        *_rows(QueueAlertSettings, f"{ns}queues.<key>.alerts."),
         *_rows(AccountSettings, f"{ns}accounts.<account>."),
+        *_rows(MonitoringSettings, f"{ns}monitoring."),
+        *_rows(DeadLetterSettings, f"{ns}deadLetter."),
     ]
 
 
