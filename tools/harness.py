@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,6 +94,8 @@ class Run:
     invented: dict[str, str] = field(default_factory=dict)
     # What the program raised (pulumi.RunError for a bad config), or None.
     error: BaseException | None = None
+    # (number of invented values it was built for, the pattern, token -> marker): see shown().
+    _marker: tuple[int, re.Pattern[str] | None, dict[str, str]] | None = field(default=None, repr=False)
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -108,21 +111,23 @@ class Run:
 
     def shown(self, value: Any) -> Any:
         """`value` with each invented value in it, however deep, replaced by its marker."""
-        # Longest first: a URL holds its host, which holds the project number.
-        tokens = sorted(self.invented.items(), key=lambda kv: -len(kv[0]))
-        return _mark(value, [(t, KNOWN_AFTER_UP.format(what)) for t, what in tokens])
+        if self._marker is None or self._marker[0] != len(self.invented):
+            # One pattern, longest token first: a URL holds its host, which holds the project number.
+            tokens = sorted(self.invented, key=len, reverse=True)
+            markers = {t: KNOWN_AFTER_UP.format(self.invented[t]) for t in tokens}
+            pattern = re.compile("|".join(map(re.escape, tokens))) if tokens else None
+            self._marker = (len(self.invented), pattern, markers)
+        _, pattern, markers = self._marker
+        return value if pattern is None else _mark(value, pattern, markers)
 
 
-def _mark(value: Any, tokens: list[tuple[str, str]]) -> Any:
+def _mark(value: Any, pattern: re.Pattern[str], markers: Mapping[str, str]) -> Any:
     if isinstance(value, str):
-        for token, marker in tokens:
-            if token in value:
-                value = value.replace(token, marker)
-        return value
+        return pattern.sub(lambda m: markers[m.group(0)], value)
     if isinstance(value, Mapping):
-        return {k: _mark(v, tokens) for k, v in value.items()}
+        return {k: _mark(v, pattern, markers) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_mark(v, tokens) for v in value]
+        return [_mark(v, pattern, markers) for v in value]
     return value
 
 

@@ -156,6 +156,8 @@ _IAM_SHOWN = [("role", "role"), ("member", "member")]
 
 def _settings(r: Resource, run: Run) -> list[str]:
     shown = _SHOWN.get(r.type) or (_IAM_SHOWN if "role" in r.inputs else [])
+    if not shown:
+        return []
     inputs = run.shown(r.inputs)
     out = []
     for label, path in shown:
@@ -521,7 +523,7 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
         return 2
 
     plan = make_plan(run)
-    document = to_json(plan)
+    document = to_json(plan) if args.json or base is not None else ""
     print(f"Plan for stack {run.stack} (project {run.project}):")
     for line in tree(run):
         print(f"  {line}")
