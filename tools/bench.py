@@ -64,7 +64,8 @@ os._exit(code)
 """
 
 
-def generated_config(queues: int) -> dict[str, object]:
+def generated_config(queues: int, *, alerts: bool = True) -> dict[str, object]:
+    """`queues` queues with one enqueuer; alerts (3 policies a queue) on by default, as in a real stack."""
     return {
         "config": {
             "gcp:project": "bench-project",
@@ -76,6 +77,7 @@ def generated_config(queues: int) -> dict[str, object]:
                 for i in range(queues)
             },
             "task-worker:enqueuers": ["serviceAccount:producer@bench-project.iam.gserviceaccount.com"],
+            "task-worker:monitoring": {"enabled": alerts},
         }
     }
 
@@ -143,19 +145,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "__main__.py").symlink_to(ROOT / "__main__.py")
-        scale = {}
-        for n in (1, 50):
+        scale: dict[str, tuple[float, float]] = {}
+        for name, n, alerts in (("q1", 1, True), ("q50", 50, True), ("q1-quiet", 1, False), ("q50-quiet", 50, False)):
             # JSON is YAML: no YAML library needed to write a stack file.
-            (root / f"Pulumi.q{n}.yaml").write_text(json.dumps(generated_config(n), indent=2))
-            scale[n] = timed([py, "-c", PLAN_IN, tmp, f"q{n}"], args.repeat)
+            (root / f"Pulumi.{name}.yaml").write_text(json.dumps(generated_config(n, alerts=alerts), indent=2))
+            scale[name] = timed([py, "-c", PLAN_IN, tmp, name], args.repeat)
         if stack is None:
             stack, plan_root = "q1", tmp
         else:
             plan_root = str(ROOT)
         dev = timed([py, "-c", PLAN_IN, plan_root, stack], args.repeat)
         print(_line(f"plan {stack}", dev))
-        for n in (1, 50):
-            print(_line(f"plan {n:2d} queue(s)", scale[n]))
+        for name, label in (
+            ("q1", "1 queue"),
+            ("q50", "50 queues"),
+            ("q1-quiet", "1, no alerts"),
+            ("q50-quiet", "50, no alerts"),
+        ):
+            print(_line(f"plan {label}", scale[name]))
         out = root / "plan.json"
         cmd = [py, "-c", PLAN_IN, plan_root, stack, "--json", str(out)]
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=_env())
@@ -176,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         importlib.import_module("tools.bench_enqueue").main([])
 
     ratio_wall, ratio_cpu = dev[0] / floor[0], dev[1] / floor[1]
-    scale_ratio = scale[50][0] / scale[1][0]
+    scale_ratio = scale["q50"][0] / scale["q1"][0]
+    quiet_ratio = scale["q50-quiet"][0] / scale["q1-quiet"][0]
     total = time.perf_counter() - began
     rows = [
         (
@@ -185,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _verdict(ratio_wall, GOALS["plan_vs_import"]),
         ),
         ("scale_50_vs_1", f"{scale_ratio:5.2f}", _verdict(scale_ratio, GOALS["scale_50_vs_1"])),
+        # The same without alert policies (5 resources a queue become 2): for comparison, no goal.
+        ("  without alerts", f"{quiet_ratio:5.2f}", ""),
         ("critical_path", f"{critical_path:5d}", _verdict(critical_path, GOALS["critical_path"], exact=True)),
         ("benchmark took", f"{total:5.1f} s", _verdict(round(total, 1), GOALS["total_s"])),
     ]
