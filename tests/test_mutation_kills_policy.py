@@ -1,0 +1,1 @@
+"""Exact-expectation tests that kill mutmut survivors in policy (docs/testing.md)."""

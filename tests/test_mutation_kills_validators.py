@@ -1,0 +1,361 @@
+"""The cross-field validators of settings.py, each branch with its exact problems (mutation run, docs/testing.md).
+
+The validators' bodies are plain functions (`settings._check_*`) so that mutmut mutates them; each
+case here writes out every problem expected (key, value as shown, what is allowed), and the
+passing neighbour of each limit (limit and limit + 1). Expectations are never read from settings.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.test_mutation_kills_settings import problems
+
+P = "projects/test-project"
+EW1 = f"{P}/locations/europe-west1"
+ACCOUNT = P + "/serviceAccounts/{}@test-project.iam.gserviceaccount.com"
+SVC = "task-worker:service."
+Q = "task-worker:queues."
+STARTUP_240 = "Cloud Run gives a container at most 240 s to start"
+LOCATIONS = (
+    "asia-east1, asia-east2, asia-northeast1, asia-northeast2, asia-northeast3, asia-south1, asia-southeast1, "
+    "asia-southeast2, australia-southeast1, europe-central2, europe-west1, europe-west2, europe-west3, "
+    "europe-west6, northamerica-northeast1, southamerica-east1, us-central1, us-east1, us-east4, us-west1, "
+    "us-west2, us-west3, us-west4"
+)
+OTHER_ACCOUNT = (
+    "expected an account of the stack's project: "
+    "projects/test-project/serviceAccounts/NAME@test-project.iam.gserviceaccount.com"
+)
+
+
+def _env(n: int, prefix: str, value: str) -> dict[str, str]:
+    return {f"{prefix}{i}": value for i in range(n)}
+
+
+CASES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
+    # _check_one_network
+    (
+        {"service": {"vpc": {}}},
+        [(SVC + "vpc.network", "null", "expected network, subnetwork or both (Cloud Run needs one)")],
+    ),
+    (
+        {
+            "service": {
+                "vpc": {
+                    "network": "projects/other-proj/global/networks/n",
+                    "subnetwork": f"{P}/regions/europe-west1/subnetworks/s",
+                }
+            }
+        },
+        [
+            (
+                SVC + "vpc.subnetwork",
+                "'projects/test-project/regions/europe-west1/subnetworks/s'",
+                "expected a subnetwork of projects/other-proj/global/networks/n (same project)",
+            )
+        ],
+    ),
+    (
+        {
+            "service": {
+                "vpc": {"network": f"{P}/global/networks/n", "subnetwork": f"{P}/regions/europe-west1/subnetworks/s"}
+            }
+        },
+        [],
+    ),
+    ({"service": {"vpc": {"network": f"{P}/global/networks/n", "subnetwork": "s"}}}, []),
+    # _check_timeout_in_period, liveness over TCP
+    (
+        {"service": {"livenessProbe": {"httpPath": "/h", "timeoutSeconds": 6, "periodSeconds": 5}}},
+        [(SVC + "livenessProbe.timeoutSeconds", "6", "expected ≤ periodSeconds (5)")],
+    ),
+    ({"service": {"livenessProbe": {"httpPath": "/h", "timeoutSeconds": 5, "periodSeconds": 5}}}, []),
+    (
+        {"service": {"livenessProbe": {"port": 8080}}},
+        [(SVC + "livenessProbe.httpPath", "null", "required: Cloud Run liveness probes are HTTP (or gRPC), never TCP")],
+    ),
+    # ProbeSettings.startup_problems
+    (
+        {
+            "service": {
+                "startupProbe": {
+                    "initialDelaySeconds": 241,
+                    "periodSeconds": 241,
+                    "timeoutSeconds": 1,
+                    "failureThreshold": 1,
+                }
+            }
+        },
+        [
+            (SVC + "startupProbe.initialDelaySeconds", "241", "expected ≤ 240 for a startup probe"),
+            (SVC + "startupProbe.periodSeconds", "241", "expected ≤ 240 for a startup probe"),
+            (
+                SVC + "startupProbe.failureThreshold",
+                "1",
+                f"expected failureThreshold × periodSeconds (241) ≤ 240: {STARTUP_240}",
+            ),
+        ],
+    ),
+    ({"service": {"startupProbe": {"initialDelaySeconds": 240, "periodSeconds": 240, "failureThreshold": 1}}}, []),
+    ({"service": {"startupProbe": {"periodSeconds": 80, "failureThreshold": 3}}}, []),
+    (
+        {"service": {"startupProbe": {"periodSeconds": 60, "failureThreshold": 5}}},
+        [
+            (
+                SVC + "startupProbe.failureThreshold",
+                "5",
+                f"expected failureThreshold × periodSeconds (60) ≤ 240: {STARTUP_240}",
+            )
+        ],
+    ),
+    # _check_cloud_run_accepts
+    (
+        {"service": {"minInstances": 3, "maxInstances": 2}},
+        [(SVC + "maxInstances", "2", "expected maxInstances ≥ minInstances (3)")],
+    ),
+    ({"service": {"minInstances": 2, "maxInstances": 2}}, []),
+    (
+        {"service": {"cpu": "0.5", "concurrency": 2, "cpuIdle": False, "memory": "1025Mi"}},
+        [
+            (SVC + "concurrency", "2", "expected 1 with cpu 0.5: below 1 CPU Cloud Run serves one request"),
+            (SVC + "cpuIdle", "false", "expected true with cpu 0.5: below 1 CPU billing is request-based"),
+            (SVC + "memory", "'1025Mi'", "expected ≤ 1Gi with cpu 0.5 (below 1 CPU)"),
+            (SVC + "cpu", "'0.5'", "expected ≥ 0.584 with memory 1025Mi (Cloud Run's minimum CPU per memory)"),
+        ],
+    ),
+    (
+        {"service": {"cpu": "0.499", "concurrency": 1, "memory": "513Mi"}},
+        [(SVC + "memory", "'513Mi'", "expected ≤ 512Mi with cpu 0.499 (below 0.5 CPU)")],
+    ),
+    ({"service": {"cpu": "0.499", "concurrency": 1, "memory": "512Mi"}}, []),
+    (
+        {"service": {"cpu": "0.5", "concurrency": 1, "memory": "1Gi"}},
+        [(SVC + "cpu", "'0.5'", "expected ≥ 0.583 with memory 1Gi (Cloud Run's minimum CPU per memory)")],
+    ),
+    (
+        {"service": {"cpu": "0.999", "concurrency": 1, "memory": "1025Mi"}},
+        [(SVC + "memory", "'1025Mi'", "expected ≤ 1Gi with cpu 0.999 (below 1 CPU)")],
+    ),
+    ({"service": {"cpu": "4", "memory": "2047Mi"}}, [(SVC + "memory", "'2047Mi'", "expected ≥ 2Gi with cpu 4")]),
+    ({"service": {"cpu": "4", "memory": "2Gi"}}, []),
+    ({"service": {"cpu": "6", "memory": "4095Mi"}}, [(SVC + "memory", "'4095Mi'", "expected ≥ 4Gi with cpu 6")]),
+    ({"service": {"cpu": "8", "memory": "4095Mi"}}, [(SVC + "memory", "'4095Mi'", "expected ≥ 4Gi with cpu 8")]),
+    ({"service": {"cpu": "2", "memory": "2047Mi"}}, []),
+    (
+        {"service": {"cpu": "1", "memory": "4097Mi"}},
+        [(SVC + "cpu", "'1'", 'expected ≥ "2" with memory 4097Mi (above 4Gi)')],
+    ),
+    ({"service": {"cpu": "2", "memory": "4097Mi"}}, []),
+    (
+        {"service": {"cpu": "2", "memory": "8193Mi"}},
+        [(SVC + "cpu", "'2'", 'expected ≥ "4" with memory 8193Mi (above 8Gi)')],
+    ),
+    (
+        {"service": {"cpu": "4", "memory": "16385Mi"}},
+        [(SVC + "cpu", "'4'", 'expected ≥ "6" with memory 16385Mi (above 16Gi)')],
+    ),
+    (
+        {"service": {"cpu": "6", "memory": "24577Mi"}},
+        [(SVC + "cpu", "'6'", 'expected ≥ "8" with memory 24577Mi (above 24Gi)')],
+    ),
+    ({"service": {"cpu": "8", "memory": "24577Mi"}}, []),
+    (
+        {"service": {"cpu": "0.582", "concurrency": 1, "memory": "1Gi"}},
+        [(SVC + "cpu", "'0.582'", "expected ≥ 0.583 with memory 1Gi (Cloud Run's minimum CPU per memory)")],
+    ),
+    (
+        {"service": {"cpu": "0.999", "concurrency": 1, "memory": "2Gi"}},
+        [
+            (SVC + "memory", "'2Gi'", "expected ≤ 1Gi with cpu 0.999 (below 1 CPU)"),
+            (SVC + "cpu", "'0.999'", "expected ≥ 1 with memory 2Gi (Cloud Run's minimum CPU per memory)"),
+        ],
+    ),
+    (
+        {"service": {"env": {"A": "1", "B": "2"}, "secrets": {"B": "s", "A": "s"}}},
+        [
+            (SVC + "secrets.A", "'A'", "expected a name not also in env: one value per variable"),
+            (SVC + "secrets.B", "'B'", "expected a name not also in env: one value per variable"),
+        ],
+    ),
+    (
+        {"service": {"env": _env(600, "E", "v"), "secrets": _env(401, "S", "s")}},
+        [(SVC + "secrets", "401", "expected env + secrets ≤ 1000 variables")],
+    ),
+    ({"service": {"env": _env(600, "E", "v"), "secrets": _env(400, "S", "s")}}, []),
+    (
+        {"service": {"memory": "511Mi", "cpu": "1", "executionEnvironment": "gen2"}},
+        [(SVC + "executionEnvironment", "'gen2'", 'expected "gen1" with memory 511Mi: gen2 needs at least 512Mi')],
+    ),
+    ({"service": {"memory": "512Mi", "cpu": "1", "executionEnvironment": "gen2"}}, []),
+    # _check_attempts, _check_import_matches_name, _check_backoffs
+    ({"queues": {"q": {"maxAttempts": 0}}}, [(Q + "q.maxAttempts", "0", "expected -1 (unlimited) or ≥ 1")]),
+    ({"queues": {"q": {"maxAttempts": -1}}}, []),
+    (
+        {"queues": {"q": {"name": "x", "importId": f"{EW1}/queues/y"}}},
+        [(Q + "q.importId", f"'{EW1}/queues/y'", "expected the queue named by name (x)")],
+    ),
+    ({"queues": {"q": {"name": "y", "importId": f"{EW1}/queues/y"}}}, []),
+    (
+        # Compared as numbers: as strings "10s" < "9.5s".
+        {"queues": {"q": {"minBackoff": "10s", "maxBackoff": "9.5s"}}},
+        [(Q + "q.minBackoff", "'10s'", "expected minBackoff ≤ maxBackoff (9.5s)")],
+    ),
+    ({"queues": {"q": {"minBackoff": "10s", "maxBackoff": "10s"}}}, []),
+    # _check_distinct_enqueuers
+    (
+        {"enqueuers": ["user:A@x.com", "user:b@x.com", "user:a@x.com", "user:B@X.COM"]},
+        [
+            ("task-worker:enqueuers[2]", "'user:a@x.com'", "each member once: it is enqueuers[0]"),
+            ("task-worker:enqueuers[3]", "'user:B@X.COM'", "each member once: it is enqueuers[1]"),
+        ],
+    ),
+    (
+        {"enqueuers": ["user:b@x.com", "user:a.b@x.com", "user:a-b@x.com"]},
+        [
+            (
+                "task-worker:enqueuers[2]",
+                "'user:a-b@x.com'",
+                "its resource names would collide with enqueuers[1] (user:a.b@x.com); "
+                "Pulumi refuses two resources of one name",
+            )
+        ],
+    ),
+    # _check_queue_count
+    (
+        {"queues": {"a": {"shards": 600}, "b": {"shards": 401}}},
+        [
+            (
+                "task-worker:queues",
+                "'1001 queues (shards included)'",
+                "expected at most 1000 queues in one location (Cloud Tasks' limit)",
+            )
+        ],
+    ),
+    ({"queues": {"a": {"shards": 600}, "b": {"shards": 400}}}, []),
+    (
+        {"queues": {"a": {"shards": 3}, "a-1": {}, "a-2": {}, "a-3": {}}},
+        [
+            (Q + "a-1", "'a-1'", "its names collide with shard 1 of a"),
+            (Q + "a-2", "'a-2'", "its names collide with shard 2 of a"),
+        ],
+    ),
+    # _check_location_set
+    (
+        {"gcp:region": None},
+        [
+            (
+                "gcp:region",
+                "'(unset)'",
+                f"required (or task-worker:location): a location where Cloud Tasks runs: {LOCATIONS}",
+            )
+        ],
+    ),
+    ({"gcp:region": None, "location": "europe-west2"}, []),
+    # _check_same_project_and_location
+    (
+        {"service": {"vpc": {"subnetwork": f"{P}/regions/europe-west2/subnetworks/s"}}},
+        [
+            (
+                SVC + "vpc.subnetwork",
+                "'projects/test-project/regions/europe-west2/subnetworks/s'",
+                "expected a subnetwork in the stack's location europe-west1: "
+                "Direct VPC egress uses a subnetwork of the service's own region",
+            )
+        ],
+    ),
+    (
+        {
+            "gcp:region": None,
+            "location": "europe-west2",
+            "service": {"vpc": {"subnetwork": f"{P}/regions/europe-west2/subnetworks/s"}},
+        },
+        [],
+    ),
+    (
+        {"service": {"importId": f"{P}/locations/europe-west2/services/s"}},
+        [(SVC + "importId", f"'{P}/locations/europe-west2/services/s'", f"expected {EW1}/services/NAME")],
+    ),
+    (
+        {"service": {"importId": "projects/other-proj/locations/europe-west1/services/s"}},
+        [
+            (
+                SVC + "importId",
+                "'projects/other-proj/locations/europe-west1/services/s'",
+                f"expected {EW1}/services/NAME",
+            )
+        ],
+    ),
+    ({"service": {"importId": f"{EW1}/services/s"}}, []),
+    (
+        {
+            "accounts": {
+                "runtime": {
+                    "importId": "projects/other-proj/serviceAccounts/run-acct@other-proj.iam.gserviceaccount.com"
+                },
+                "invoker": {"importId": f"{P}/serviceAccounts/inv-acct@other-proj.iam.gserviceaccount.com"},
+            }
+        },
+        [
+            (
+                "task-worker:accounts.runtime.importId",
+                "'projects/other-proj/serviceAccounts/run-acct@other-proj.iam.gserviceaccount....",
+                OTHER_ACCOUNT,
+            ),
+            (
+                "task-worker:accounts.invoker.importId",
+                "'projects/test-project/serviceAccounts/inv-acct@other-proj.iam.gserviceaccoun...",
+                OTHER_ACCOUNT,
+            ),
+        ],
+    ),
+    (
+        {
+            "accounts": {
+                "runtime": {"importId": ACCOUNT.format("same-acct")},
+                "invoker": {"importId": ACCOUNT.format("same-acct")},
+            }
+        },
+        [
+            (
+                "task-worker:accounts.invoker.importId",
+                "'projects/test-project/serviceAccounts/same-acct@test-project.iam.gserviceacc...",
+                "expected an account other than runtime's",
+            )
+        ],
+    ),
+    (
+        {
+            "accounts": {
+                "runtime": {"importId": ACCOUNT.format("r-acct")},
+                "invoker": {"importId": ACCOUNT.format("i-acct")},
+            }
+        },
+        [],
+    ),
+    ({"accounts": {"runtime": {"importId": ACCOUNT.format("r-acct")}}}, []),
+    ({"accounts": {"invoker": {"importId": ACCOUNT.format("i-acct")}}}, []),
+    (
+        {
+            "queues": {
+                "a": {"importId": f"{P}/locations/europe-west2/queues/a"},
+                "b": {"name": "n"},
+                "c": {"name": "n"},
+                "d": {"importId": f"{EW1}/queues/n"},
+            }
+        },
+        [
+            (Q + "a.importId", f"'{P}/locations/europe-west2/queues/a'", f"expected {EW1}/queues/QUEUE_ID"),
+            (Q + "c.name", "'n'", "expected a queue ID not used by queues.b"),
+            (Q + "d.name", "'n'", "expected a queue ID not used by queues.b"),
+        ],
+    ),
+    ({"queues": {"a": {"importId": f"{EW1}/queues/a"}, "b": {"name": "b"}, "c": {}}}, []),
+]
+
+
+@pytest.mark.parametrize(("ours", "expected"), CASES, ids=[str(c)[:80] for c, _ in CASES])
+def test_validator_problems(ours: dict[str, Any], expected: list[tuple[str, str, str]]) -> None:
+    assert problems(**ours) == expected
