@@ -16,8 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_gcp as gcp
 import pytest
 
+from components.dead_letter import DeadLetter, DeadLetterArgs
+from tests.component_run import run_components
 from tests.conftest import run_ok, stack_config
 from tools.harness import Run
 
@@ -130,6 +133,113 @@ def test_adopted_protected(registered: dict[str, Any]) -> None:
     )
     assert tree(run) == TREE_2
     assert {k: registered[k] for k in OUTPUTS_2} == OUTPUTS_2
+
+
+def test_dead_letter(registered: dict[str, Any]) -> None:
+    def build() -> None:
+        api = gcp.projects.Service(
+            "pubsub-api", gcp.projects.ServiceArgs(project="p-roj", service="pubsub.googleapis.com")
+        )
+        DeadLetter(
+            "dl",
+            DeadLetterArgs(
+                project="p-roj",
+                publisher_member="serviceAccount:run@p-roj.iam.gserviceaccount.com",
+                message_retention_seconds=3600,
+                subscribers=["group:ops@x.com", "user:a@x.com"],
+                labels={"team": "x"},
+                depends_on=[api],
+            ),
+        )
+
+    run = run_components(build)
+    names = {r.urn: r.name for r in run.resources}
+    assert {
+        f"{r.name} {r.type.split(':')[-1]}": {
+            "parent": names.get(r.parent, ""),
+            "deps": sorted(names[d] for d in r.dependencies),
+            "inputs": r.inputs,
+        }
+        for r in run.resources
+        if r.type != "pulumi:pulumi:Stack"
+    } == DEAD_LETTER_TREE
+    assert registered["dl"] == DEAD_LETTER_OUTPUTS
+
+
+@pytest.mark.parametrize("seconds", [599, 2678401])
+def test_dead_letter_retention_message(seconds: int) -> None:
+    with pytest.raises(ValueError, match="message_retention_seconds") as err:
+        DeadLetterArgs(
+            project="p",
+            publisher_member="serviceAccount:a@p.iam.gserviceaccount.com",
+            message_retention_seconds=seconds,
+        )
+    assert str(err.value) == (
+        f"message_retention_seconds {seconds}: Pub/Sub allows 600 (10 minutes) to 2678400 (31 days)"
+    )
+
+
+DEAD_LETTER_TREE: dict[str, Any] = {
+    "dl DeadLetter": {"deps": [], "inputs": {}, "parent": ""},
+    "dl Topic": {
+        "deps": ["pubsub-api"],
+        "inputs": {"labels": {"task-worker-purpose": "dead-letter", "team": "x"}, "project": "p-roj"},
+        "parent": "dl",
+    },
+    "dl-publisher TopicIAMMember": {
+        "deps": ["dl"],
+        "inputs": {
+            "member": "serviceAccount:run@p-roj.iam.gserviceaccount.com",
+            "project": "p-roj",
+            "role": "roles/pubsub.publisher",
+            "topic": "dl-c4c8222",
+        },
+        "parent": "dl",
+    },
+    "dl-pull Subscription": {
+        "deps": ["dl"],
+        "inputs": {
+            "ackDeadlineSeconds": 60,
+            "expirationPolicy": {"ttl": ""},
+            "labels": {"task-worker-purpose": "dead-letter", "team": "x"},
+            "messageRetentionDuration": "3600s",
+            "project": "p-roj",
+            "topic": "projects/p-roj/topics/dl-c4c8222",
+        },
+        "parent": "dl",
+    },
+    "dl-subscriber-group-ops-x-com SubscriptionIAMMember": {
+        "deps": ["dl-pull"],
+        "inputs": {
+            "member": "group:ops@x.com",
+            "project": "p-roj",
+            "role": "roles/pubsub.subscriber",
+            "subscription": "dl-pull-041f765",
+        },
+        "parent": "dl",
+    },
+    "dl-subscriber-user-a-x-com SubscriptionIAMMember": {
+        "deps": ["dl-pull"],
+        "inputs": {
+            "member": "user:a@x.com",
+            "project": "p-roj",
+            "role": "roles/pubsub.subscriber",
+            "subscription": "dl-pull-041f765",
+        },
+        "parent": "dl",
+    },
+    "pubsub-api Service": {
+        "deps": [],
+        "inputs": {"project": "p-roj", "service": "pubsub.googleapis.com"},
+        "parent": "",
+    },
+}
+
+
+DEAD_LETTER_OUTPUTS: dict[str, Any] = {
+    "subscription": "projects/p-roj/subscriptions/dl-pull-041f765",
+    "topic": "projects/p-roj/topics/dl-c4c8222",
+}
 
 
 TREE_1: dict[str, Any] = {
