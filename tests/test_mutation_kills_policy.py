@@ -806,8 +806,8 @@ STACK_CASES: list[tuple[str, list[tuple[str, str, dict[str, Any]]], list[tuple[s
             (
                 "urn:bad2",
                 'roles/pubsub.publisher is granted on topic "(unset)", which is not a dead-letter topic declared '
-                "in this stack (a gcp:pubsub/topic:Topic labelled task-worker-purpose: dead-letter); grant publish only on the "
-                "stack's dead-letter topic",
+                "in this stack (a gcp:pubsub/topic:Topic labelled task-worker-purpose: dead-letter); "
+                "grant publish only on the stack's dead-letter topic",
             ),
             (
                 "urn:nolabels",

@@ -3,8 +3,8 @@ regex repetition counts) perturbed by one step each way, and the limit tests run
 
 mutmut 3 mutates function bodies only, so a changed `MAX_CONCURRENCY = 1000` or `Field(le=65535)`
 is never tried by it. This script tries each: it copies the project to a temporary directory,
-changes one number there, runs the limit tests (settings: tests/test_limits.py,
-tests/test_settings.py, tests/test_mutation_kills_settings.py; producer: producer/tests) and
+changes one number there, runs the limit tests (settings: tests/test_limits.py and the
+settings/validators kill tests; producer: producer/tests) and
 reports whether they fail (killed) or pass (survived). Run by hand, never in CI (about 3 minutes):
 
     uv run python -m tools.mutate_limits            # all
@@ -25,7 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_TESTS = ["tests/test_limits.py", "tests/test_settings.py", "tests/test_mutation_kills_settings.py"]
+SETTINGS_TESTS = [
+    "tests/test_limits.py",
+    "tests/test_mutation_kills_settings.py",
+    "tests/test_mutation_kills_validators.py",
+]
 PRODUCER = "producer/src/task_worker_producer/limits.py"
 PRODUCER_TESTS = ["producer/tests"]
 
