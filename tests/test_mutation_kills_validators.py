@@ -235,6 +235,12 @@ CASES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
         ],
     ),
     ({"queues": {"a": {"shards": 600}, "b": {"shards": 400}}}, []),
+    # One queue's own limit (MAX_SHARDS) at 1000 and 1001: the field's message, not the total's.
+    ({"queues": {"q": {"shards": 1000}}}, []),
+    (
+        {"queues": {"q": {"shards": 1001}}},
+        [(Q + "q.shards", "1001", "expected a whole number from 1 to 1000; all queues' shards together ≤ 1000")],
+    ),
     (
         {"queues": {"a": {"shards": 3}, "a-1": {}, "a-2": {}, "a-3": {}}},
         [
