@@ -77,6 +77,45 @@ CASES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
         {"service": {"livenessProbe": {"port": 8080}}},
         [(SVC + "livenessProbe.httpPath", "null", "required: Cloud Run liveness probes are HTTP (or gRPC), never TCP")],
     ),
+    # A liveness probe's own limits (LIVENESS_MAX_SECONDS): 3600 and 3601 for each.
+    (
+        {
+            "service": {
+                "livenessProbe": {
+                    "httpPath": "/h",
+                    "initialDelaySeconds": 3600,
+                    "periodSeconds": 3600,
+                    "timeoutSeconds": 3600,
+                }
+            }
+        },
+        [],
+    ),
+    (
+        {
+            "service": {
+                "livenessProbe": {
+                    "httpPath": "/h",
+                    "initialDelaySeconds": 3601,
+                    "periodSeconds": 3601,
+                    "timeoutSeconds": 3601,
+                }
+            }
+        },
+        [
+            (
+                SVC + "livenessProbe.initialDelaySeconds",
+                "3601",
+                "expected a whole number from 0 to 240 (startup) or 3600 (liveness)",
+            ),
+            (
+                SVC + "livenessProbe.periodSeconds",
+                "3601",
+                "expected a whole number from 1 to 240 (startup) or 3600 (liveness)",
+            ),
+            (SVC + "livenessProbe.timeoutSeconds", "3601", "expected a whole number from 1 to periodSeconds"),
+        ],
+    ),
     # ProbeSettings.startup_problems
     (
         {
@@ -162,6 +201,12 @@ CASES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
         [(SVC + "cpu", "'6'", 'expected ≥ "8" with memory 24577Mi (above 24Gi)')],
     ),
     ({"service": {"cpu": "8", "memory": "24577Mi"}}, []),
+    # Between the 256Mi and 512Mi rows: 257Mi needs 0.168 (the 256Mi row is exact, not the next one up).
+    (
+        {"service": {"cpu": "0.167", "concurrency": 1, "memory": "257Mi"}},
+        [(SVC + "cpu", "'0.167'", "expected ≥ 0.168 with memory 257Mi (Cloud Run's minimum CPU per memory)")],
+    ),
+    ({"service": {"cpu": "0.168", "concurrency": 1, "memory": "257Mi"}}, []),
     (
         {"service": {"cpu": "0.582", "concurrency": 1, "memory": "1Gi"}},
         [(SVC + "cpu", "'0.582'", "expected ≥ 0.583 with memory 1Gi (Cloud Run's minimum CPU per memory)")],
