@@ -410,3 +410,79 @@ CASES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
 @pytest.mark.parametrize(("ours", "expected"), CASES, ids=[str(c)[:80] for c, _ in CASES])
 def test_validator_problems(ours: dict[str, Any], expected: list[tuple[str, str, str]]) -> None:
     assert problems(**ours) == expected
+
+
+# --- Pattern and length limits at their edges (tools/mutate_limits.py moves each by one) -------------
+
+SECRETS = (
+    "expected a map of env var name (as in env, and not also in env) to a secret: a secret name (letters, digits, "
+    '_ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S", or a map {secret, version} '
+    '(version default "latest")'
+)
+IMAGE = "expected an image reference [host[:port]/]path[:tag][@sha256:digest], e.g. us-docker.pkg.dev/p/repo/worker:1.2"
+SERVICE_IMPORT = "expected projects/P/locations/L/services/NAME, P and L the stack's project and location"
+QUEUE_IMPORT = (
+    "expected projects/P/locations/L/queues/Q, P and L the stack's project and location, Q equal to name if set"
+)
+DURATION = 'expected a duration in seconds with an "s" suffix, e.g. "10s" or "0.5s", at most 315576000000s'
+
+
+def _shown(value: str) -> str:
+    """A value as problems show it: its repr, cut at 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+LONG_NAME = "a" + "b" * 47 + "c"  # a Cloud Run service name: 49 characters is the most
+EDGES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
+    ({"service": {"secrets": {"A": "s" * 255}}}, []),
+    ({"service": {"secrets": {"A": "s" * 256}}}, [(SVC + "secrets.A.secret", _shown("s" * 256), SECRETS)]),
+    ({"service": {"secrets": {"A": {"secret": "s", "version": "1" + "0" * 18}}}}, []),
+    (
+        {"service": {"secrets": {"A": {"secret": "s", "version": "1" + "0" * 19}}}},
+        [(SVC + "secrets.A.version", _shown("1" + "0" * 19), SECRETS)],
+    ),
+    ({"service": {"secrets": {"A": {"secret": "s", "version": "a" * 63}}}}, []),
+    (
+        {"service": {"secrets": {"A": {"secret": "s", "version": "a" * 64}}}},
+        [(SVC + "secrets.A.version", _shown("a" * 64), SECRETS)],
+    ),
+    ({"service": {"image": "gcr.io/p/i@sha256:" + "a" * 32}}, []),
+    (
+        {"service": {"image": "gcr.io/p/i@sha256:" + "a" * 31}},
+        [(SVC + "image", _shown("gcr.io/p/i@sha256:" + "a" * 31), IMAGE)],
+    ),
+    (
+        # A 31-character project ID is no project ID: refused by the pattern, not by the project check.
+        {"service": {"importId": "projects/" + "a" * 31 + "/locations/europe-west1/services/s"}},
+        [(SVC + "importId", _shown("projects/" + "a" * 31 + "/locations/europe-west1/services/s"), SERVICE_IMPORT)],
+    ),
+    ({"service": {"importId": f"{EW1}/services/{LONG_NAME}"}}, []),
+    (
+        {"service": {"importId": f"{EW1}/services/{LONG_NAME}x"}},
+        [(SVC + "importId", _shown(f"{EW1}/services/{LONG_NAME}x"), SERVICE_IMPORT)],
+    ),
+    ({"queues": {"q": {"importId": f"{EW1}/queues/" + "q" * 100}}}, []),
+    (
+        {"queues": {"q": {"importId": f"{EW1}/queues/" + "q" * 101}}},
+        [(Q + "q.importId", _shown(f"{EW1}/queues/" + "q" * 101), QUEUE_IMPORT)],
+    ),
+    ({"queues": {"q": {"minBackoff": "000000000001s"}}}, []),
+    ({"queues": {"q": {"minBackoff": "0000000000001s"}}}, [(Q + "q.minBackoff", "'0000000000001s'", DURATION)]),
+    ({"service": {"startupProbe": {"httpPath": "/" + "a" * 2047}}}, []),
+    (
+        {"service": {"startupProbe": {"httpPath": "/" + "a" * 2048}}},
+        [
+            (
+                SVC + "startupProbe.httpPath",
+                _shown("/" + "a" * 2048),
+                'expected a path starting with "/", e.g. "/healthz"',
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("ours", "expected"), EDGES, ids=[str(c)[:80] for c, _ in EDGES])
+def test_pattern_edges(ours: dict[str, Any], expected: list[tuple[str, str, str]]) -> None:
+    assert problems(**ours) == expected
