@@ -469,6 +469,60 @@ EDGES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
     ),
     ({"queues": {"q": {"minBackoff": "000000000001s"}}}, []),
     ({"queues": {"q": {"minBackoff": "0000000000001s"}}}, [(Q + "q.minBackoff", "'0000000000001s'", DURATION)]),
+    # Probe fields at their lower bounds and one below; the port at 65535 and 65536.
+    (
+        {
+            "service": {
+                "livenessProbe": {
+                    "httpPath": "/h",
+                    "port": 1,
+                    "initialDelaySeconds": 0,
+                    "periodSeconds": 1,
+                    "timeoutSeconds": 1,
+                    "failureThreshold": 1,
+                }
+            }
+        },
+        [],
+    ),
+    (
+        {
+            "service": {
+                "livenessProbe": {
+                    "httpPath": "/h",
+                    "port": 0,
+                    "initialDelaySeconds": -1,
+                    "periodSeconds": 0,
+                    "timeoutSeconds": 0,
+                    "failureThreshold": 0,
+                }
+            }
+        },
+        [
+            (SVC + "livenessProbe.port", "0", "expected a whole number from 1 to 65535"),
+            (
+                SVC + "livenessProbe.initialDelaySeconds",
+                "-1",
+                "expected a whole number from 0 to 240 (startup) or 3600 (liveness)",
+            ),
+            (
+                SVC + "livenessProbe.periodSeconds",
+                "0",
+                "expected a whole number from 1 to 240 (startup) or 3600 (liveness)",
+            ),
+            (SVC + "livenessProbe.timeoutSeconds", "0", "expected a whole number from 1 to periodSeconds"),
+            (
+                SVC + "livenessProbe.failureThreshold",
+                "0",
+                "expected a whole number ≥ 1; startup: failureThreshold × periodSeconds ≤ 240",
+            ),
+        ],
+    ),
+    ({"service": {"livenessProbe": {"httpPath": "/h", "port": 65535}}}, []),
+    (
+        {"service": {"livenessProbe": {"httpPath": "/h", "port": 65536}}},
+        [(SVC + "livenessProbe.port", "65536", "expected a whole number from 1 to 65535")],
+    ),
     ({"service": {"startupProbe": {"httpPath": "/" + "a" * 2047}}}, []),
     (
         {"service": {"startupProbe": {"httpPath": "/" + "a" * 2048}}},
