@@ -523,6 +523,24 @@ EDGES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
         {"service": {"livenessProbe": {"httpPath": "/h", "port": 65536}}},
         [(SVC + "livenessProbe.port", "65536", "expected a whole number from 1 to 65535")],
     ),
+    ({"service": {"image": "gcr.io/p/" + "a" * 1015}}, []),  # 1024 characters
+    ({"service": {"image": "gcr.io/p/" + "a" * 1016}}, [(SVC + "image", _shown("gcr.io/p/" + "a" * 1016), IMAGE)]),
+    ({"queues": {"q": {"shards": 1}}}, []),
+    (
+        {"queues": {"q": {"shards": 0}}},
+        [(Q + "q.shards", "0", "expected a whole number from 1 to 1000; all queues' shards together ≤ 1000")],
+    ),
+    ({"queues": {"q": {"name": "n" * 100}}}, []),
+    (
+        {"queues": {"q": {"name": "n" * 101}}},
+        [
+            (
+                Q + "q.name",
+                _shown("n" * 101),
+                "expected letters, digits and hyphens, 1–100 characters (Cloud Tasks' queue ID rule); unique in the stack",
+            )
+        ],
+    ),
     ({"service": {"startupProbe": {"httpPath": "/" + "a" * 2047}}}, []),
     (
         {"service": {"startupProbe": {"httpPath": "/" + "a" * 2048}}},
