@@ -424,6 +424,10 @@ SERVICE_IMPORT = "expected projects/P/locations/L/services/NAME, P and L the sta
 QUEUE_IMPORT = (
     "expected projects/P/locations/L/queues/Q, P and L the stack's project and location, Q equal to name if set"
 )
+QUEUES = (
+    "expected a map of key (lowercase letters, digits, -, starting with a letter, ≤ 50) to queue settings; "
+    "1 to 1000 queues"
+)
 DURATION = 'expected a duration in seconds with an "s" suffix, e.g. "10s" or "0.5s", at most 315576000000s'
 
 
@@ -537,7 +541,20 @@ EDGES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
             (
                 Q + "q.name",
                 _shown("n" * 101),
-                "expected letters, digits and hyphens, 1–100 characters (Cloud Tasks' queue ID rule); unique in the stack",
+                "expected letters, digits and hyphens, 1–100 characters (Cloud Tasks' queue ID rule); "
+                "unique in the stack",
+            )
+        ],
+    ),
+    # At least one queue, at most 1000 (the map's own limit, before the shard total).
+    ({"queues": {}}, [("task-worker:queues", "{}", QUEUES)]),
+    (
+        {"queues": {f"q{i}": {} for i in range(1001)}},
+        [
+            (
+                "task-worker:queues",
+                '{"q0": {}, "q1": {}, "q2": {}, "q3": {}, "q4": {}, "q5": {}, "q6": {}, "q7": ...',
+                QUEUES,
             )
         ],
     ),
