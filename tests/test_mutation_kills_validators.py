@@ -558,6 +558,18 @@ EDGES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
             )
         ],
     ),
+    # 1000 secrets at most (the map's own limit, before env + secrets).
+    ({"service": {"secrets": {f"S{i}": "s" for i in range(1000)}}}, []),
+    (
+        {"service": {"secrets": {f"S{i}": "s" for i in range(1001)}}},
+        [
+            (
+                SVC + "secrets",
+                '{"S0": "s", "S1": "s", "S2": "s", "S3": "s", "S4": "s", "S5": "s", "S6": "s",...',
+                SECRETS,
+            )
+        ],
+    ),
     ({"service": {"startupProbe": {"httpPath": "/" + "a" * 2047}}}, []),
     (
         {"service": {"startupProbe": {"httpPath": "/" + "a" * 2048}}},
