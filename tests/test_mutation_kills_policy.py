@@ -16,6 +16,14 @@ import pytest
 from policy import rules
 from policy.rules import ResourceView
 
+INV = "inv-acct@p-roj.iam.gserviceaccount.com"
+AGENT = "serviceAccount:service-123@gcp-sa-cloudtasks.iam.gserviceaccount.com"
+AGENT_ONLY = (
+    "only the Cloud Tasks service agent "
+    "(serviceAccount:service-PROJECT_NUMBER@gcp-sa-cloudtasks.iam.gserviceaccount.com) "
+    "may act as or mint tokens for it: anyone else could sign as the invoker (Cloud Scheduler, Pub/Sub push) and "
+    "reach the service without the queue"
+)
 VIEW_RULES = (
     "no_public_members",
     "run_invoker_scope",
@@ -305,6 +313,45 @@ VIEW_CASES: list[tuple[str, dict[str, Any], dict[str, list[str]]]] = [
         },
     ),
     ("gcp:cloudtasks/queue:Queue", {"rateLimits": {"maxBurstSize": None, "maxDispatchesPerSecond": None}}, {}),
+    # member, members and policyData together: every grant counts.
+    (
+        "gcp:projects/iAMMember:IAMMember",
+        {"member": "allUsers", "members": ["user:b@x.com"], "policyData": "{}", "role": "roles/owner"},
+        {
+            "no_primitive_roles": [
+                'primitive role roles/owner is granted to "allUsers" on gcp:projects/iAMMember:IAMMember; grant a '
+                "predefined role scoped to the job instead (e.g. roles/run.invoker, roles/cloudtasks.enqueuer)",
+                'primitive role roles/owner is granted to "user:b@x.com" on gcp:projects/iAMMember:IAMMember; '
+                "grant a predefined role scoped to the job instead (e.g. roles/run.invoker, roles/cloudtasks.enqueuer)",
+            ],
+            "no_public_members": [
+                'IAM member "allUsers" (role roles/owner) on gcp:projects/iAMMember:IAMMember makes the resource '
+                "public; grant roles only to named principals (serviceAccount:, user:, group:)"
+            ],
+        },
+    ),
+    # Cloud Run v2 IAM that is not on a service (a job) is not where run.invoker belongs.
+    (
+        "gcp:cloudrunv2/jobIamMember:JobIamMember",
+        {"role": "roles/run.invoker", "member": "serviceAccount:a@p.iam.gserviceaccount.com"},
+        {
+            "run_invoker_scope": [
+                "roles/run.invoker is granted on gcp:cloudrunv2/jobIamMember:JobIamMember, not on one Cloud Run "
+                "service; grant it only on the service (gcp:cloudrunv2/serviceIamMember)"
+            ]
+        },
+    ),
+    # A public member whose role is not known yet.
+    (
+        "gcp:projects/iAMMember:IAMMember",
+        {"member": "allUsers", "role": None},
+        {
+            "no_public_members": [
+                'IAM member "allUsers" (role unknown) on gcp:projects/iAMMember:IAMMember makes the resource '
+                "public; grant roles only to named principals (serviceAccount:, user:, group:)"
+            ]
+        },
+    ),
 ]
 
 
@@ -814,6 +861,54 @@ STACK_CASES: list[tuple[str, list[tuple[str, str, dict[str, Any]]], list[tuple[s
                 'roles/pubsub.publisher is granted on topic "nolabels", which is not a dead-letter topic declared in '
                 "this stack (a gcp:pubsub/topic:Topic labelled task-worker-purpose: dead-letter); "
                 "grant publish only on the stack's dead-letter topic",
+            ),
+        ],
+    ),
+    # The agent first, then someone else, in one binding: the second is still seen.
+    (
+        "invoker_impersonation_only_by_cloud_tasks_agent",
+        [
+            ("gcp:cloudtasks/queue:Queue", "q", {"httpTarget": {"oidcToken": {"serviceAccountEmail": INV}}}),
+            (
+                "gcp:serviceaccount/iAMBinding:IAMBinding",
+                "b",
+                {
+                    "serviceAccountId": f"projects/p-roj/serviceAccounts/{INV}",
+                    "role": "roles/iam.serviceAccountTokenCreator",
+                    "members": [AGENT, "group:g@x.com"],
+                },
+            ),
+            # A serviceAccountId is matched by what follows its last "/serviceAccounts/".
+            (
+                "gcp:serviceaccount/iAMMember:IAMMember",
+                "twice",
+                {
+                    "serviceAccountId": f"projects/p-roj/serviceAccounts/x/serviceAccounts/{INV}",
+                    "role": "roles/iam.serviceAccountUser",
+                    "member": "user:a@x.com",
+                },
+            ),
+            # Not service-account IAM: another rule's business, not this one's.
+            (
+                "gcp:projects/iAMMember:IAMMember",
+                "project",
+                {
+                    "serviceAccountId": f"projects/p-roj/serviceAccounts/{INV}",
+                    "role": "roles/iam.serviceAccountUser",
+                    "member": "user:a@x.com",
+                },
+            ),
+        ],
+        [
+            (
+                "urn:b",
+                f'roles/iam.serviceAccountTokenCreator on the invoker account {INV} is granted to "group:g@x.com"; '
+                + AGENT_ONLY,
+            ),
+            (
+                "urn:twice",
+                f'roles/iam.serviceAccountUser on the invoker account {INV} is granted to "user:a@x.com"; '
+                + AGENT_ONLY,
             ),
         ],
     ),

@@ -293,6 +293,8 @@ CASES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
             (Q + "a-2", "'a-2'", "its names collide with shard 2 of a"),
         ],
     ),
+    # Shard 0 keeps the queue's own name: a key "a-0" collides with nothing.
+    ({"queues": {"a": {"shards": 2}, "a-0": {}}}, []),
     # _check_location_set
     (
         {"gcp:region": None},
