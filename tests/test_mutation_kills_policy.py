@@ -17,6 +17,7 @@ from policy import rules
 from policy.rules import ResourceView
 
 INV = "inv-acct@p-roj.iam.gserviceaccount.com"
+INV_A, INV_B = "inv-a@p-roj.iam.gserviceaccount.com", "inv-b@p-roj.iam.gserviceaccount.com"
 AGENT = "serviceAccount:service-123@gcp-sa-cloudtasks.iam.gserviceaccount.com"
 AGENT_ONLY = (
     "only the Cloud Tasks service agent "
@@ -911,6 +912,70 @@ STACK_CASES: list[tuple[str, list[tuple[str, str, dict[str, Any]]], list[tuple[s
                 + AGENT_ONLY,
             ),
         ],
+    ),
+    # A binding naming someone else first and the agent second still lets the agent mint.
+    (
+        "cloud_tasks_agent_mints_invoker_tokens",
+        [
+            ("gcp:cloudtasks/queue:Queue", "q", {"httpTarget": {"oidcToken": {"serviceAccountEmail": INV_A}}}),
+            ("gcp:serviceaccount/account:Account", "a", {"accountId": "inv-a", "project": "p-roj"}),
+            (
+                "gcp:serviceaccount/iAMBinding:IAMBinding",
+                "g",
+                {
+                    "serviceAccountId": f"projects/p-roj/serviceAccounts/{INV_A}",
+                    "role": "roles/iam.serviceAccountOpenIdTokenCreator",
+                    "members": ["user:u@x.com", AGENT],
+                },
+            ),
+        ],
+        [],
+    ),
+    # Accounts before queues, a queue of someone else's account, and two invokers of which one has no grant.
+    (
+        "cloud_tasks_agent_mints_invoker_tokens",
+        [
+            ("gcp:serviceaccount/account:Account", "a", {"accountId": "inv-a", "project": "p-roj"}),
+            ("gcp:serviceaccount/account:Account", "b", {"accountId": "inv-b", "project": "p-roj"}),
+            ("gcp:cloudtasks/queue:Queue", "qa", {"httpTarget": {"oidcToken": {"serviceAccountEmail": INV_A}}}),
+            (
+                "gcp:cloudtasks/queue:Queue",
+                "other",
+                {"httpTarget": {"oidcToken": {"serviceAccountEmail": "someone@else.iam.gserviceaccount.com"}}},
+            ),
+            ("gcp:cloudtasks/queue:Queue", "qb", {"httpTarget": {"oidcToken": {"serviceAccountEmail": INV_B}}}),
+            (
+                "gcp:serviceaccount/iAMMember:IAMMember",
+                "g",
+                {
+                    "serviceAccountId": f"projects/p-roj/serviceAccounts/{INV_A}",
+                    "role": "roles/iam.serviceAccountOpenIdTokenCreator",
+                    "member": AGENT,
+                },
+            ),
+        ],
+        [
+            (
+                "urn:qb",
+                f"queue httpTarget.oidcToken names {INV_B}, but nothing lets the Cloud Tasks service agent mint its "
+                "tokens (iam.serviceAccounts.getOpenIdToken): grant roles/iam.serviceAccountOpenIdTokenCreator on "
+                "that account to serviceAccount:service-PROJECT_NUMBER@gcp-sa-cloudtasks.iam.gserviceaccount.com "
+                "(roles/iam.serviceAccountUser does not contain it)",
+            )
+        ],
+    ),
+    # The grant before the topic it names.
+    (
+        "pubsub_publisher_on_dead_letter_topic",
+        [
+            (
+                "gcp:pubsub/topicIAMMember:TopicIAMMember",
+                "ok",
+                {"topic": "dl", "role": "roles/pubsub.publisher", "member": "user:a@x.com"},
+            ),
+            ("gcp:pubsub/topic:Topic", "t", {"name": "dl", "labels": {"task-worker-purpose": "dead-letter"}}),
+        ],
+        [],
     ),
 ]
 
