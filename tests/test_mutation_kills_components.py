@@ -20,6 +20,9 @@ import pulumi_gcp as gcp
 import pytest
 
 from components.dead_letter import DeadLetter, DeadLetterArgs
+from components.queue import _host  # pyright: ignore[reportPrivateUsage]
+from components.task_worker import TaskWorker, TaskWorkerArgs
+from settings import parse_settings
 from tests.component_run import run_components
 from tests.conftest import run_ok, stack_config
 from tools.harness import Run
@@ -808,3 +811,72 @@ OUTPUTS_2: dict[str, Any] = {
         "uri": "https://old-svc-900000000009.europe-west1.run.app",
     },
 }
+
+
+def test_options_reach_the_components(registered: dict[str, Any]) -> None:
+    """`opts` given to TaskWorker and DeadLetter apply to them (here: depends_on), and the queue
+    component exposes its first queue."""
+    built: dict[str, Any] = {}
+    settings = parse_settings(stack_config("o").values, "o")
+
+    def build() -> None:
+        marker = gcp.projects.Service("marker", gcp.projects.ServiceArgs(project="p-roj", service="x.googleapis.com"))
+        opts = pulumi.ResourceOptions(depends_on=[marker])
+        built["worker"] = TaskWorker("tw", TaskWorkerArgs(settings=settings), opts)
+        DeadLetter(
+            "dl", DeadLetterArgs(project="p-roj", publisher_member="serviceAccount:a@p.iam.gserviceaccount.com"), opts
+        )
+
+    run = run_components(build)
+    names = {r.urn: r.name for r in run.resources}
+    deps = {r.name: sorted(names[d] for d in r.dependencies) for r in run.resources if not r.custom}
+    assert (deps["tw"], deps["dl"]) == (["marker"], ["marker"])
+    queue = built["worker"].queues["default"]
+    assert isinstance(queue.queue, gcp.cloudtasks.Queue)
+    assert queue.queues == [queue.queue]
+
+
+def test_an_adopted_sharded_queue_adopts_shard_0_only() -> None:
+    run = run_ok(stack_config("s", queues={"a": {"importId": f"{P}/locations/europe-west1/queues/old-q", "shards": 2}}))
+    queues = {r.name: (r.inputs["name"], r.import_id) for r in run.of_type("gcp:cloudtasks/queue:Queue")}
+    assert queues == {
+        "task-worker-a": ("old-q", f"{P}/locations/europe-west1/queues/old-q"),
+        "task-worker-a-1": ("old-q-1", ""),
+    }
+
+
+@pytest.mark.parametrize(
+    ("uri", "host"),
+    [("https://svc-abc.a.run.app", "svc-abc.a.run.app"), ("https://svc-abc.a.run.app/", "svc-abc.a.run.app")],
+)
+def test_queue_host_of_the_service_uri(uri: str, host: str) -> None:
+    assert _host(uri) == host
+
+
+def test_secret_env_values_and_secret_references(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the whole service key secret, each env value is declared secret, value intact; a secret of
+    the service's own project is referenced by name even when given by its full ID."""
+    secret_values: list[Any] = []
+    original = pulumi.Output.secret
+
+    def secret(value: Any) -> Any:
+        secret_values.append(value)
+        return original(value)
+
+    monkeypatch.setattr(pulumi.Output, "secret", staticmethod(secret))
+    service = {
+        "env": {"A": "one", "B": "two"},
+        "secrets": {"S": f"{P}/secrets/db", "T": "projects/other-proj/secrets/k"},
+    }
+    run = run_ok(stack_config("e", secret_keys=frozenset({"task-worker:service"}), service=service))
+    assert sorted(v for v in secret_values if isinstance(v, str)) == ["one", "two"]
+    (container,) = run.one("gcp:cloudrunv2/service:Service").inputs["template"]["containers"]
+    assert container["envs"] == [
+        {"name": "A", "value": "[secret]"},
+        {"name": "B", "value": "[secret]"},
+        {"name": "S", "valueSource": {"secretKeyRef": {"secret": "db", "version": "latest"}}},
+        {
+            "name": "T",
+            "valueSource": {"secretKeyRef": {"secret": "projects/other-proj/secrets/k", "version": "latest"}},
+        },
+    ]
