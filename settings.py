@@ -350,15 +350,19 @@ class VpcSettings(_Model):
 
     @model_validator(mode="after")
     def _one_network(self) -> VpcSettings:
-        if self.network is None and self.subnetwork is None:
-            raise _cross([("network", None, "expected network, subnetwork or both (Cloud Run needs one)")])
-        both_ids = bool(self.network and self.subnetwork and "/" in self.network and "/" in self.subnetwork)
-        if both_ids and str(self.network).split("/")[1] != str(self.subnetwork).split("/")[1]:
-            raise _cross([("subnetwork", self.subnetwork, f"expected a subnetwork of {self.network} (same project)")])
+        _check_one_network(self)
         return self
 
     def region(self) -> str | None:
         return self.subnetwork.split("/")[3] if self.subnetwork and "/" in self.subnetwork else None
+
+
+def _check_one_network(vpc: VpcSettings) -> None:
+    if vpc.network is None and vpc.subnetwork is None:
+        raise _cross([("network", None, "expected network, subnetwork or both (Cloud Run needs one)")])
+    both_ids = bool(vpc.network and vpc.subnetwork and "/" in vpc.network and "/" in vpc.subnetwork)
+    if both_ids and str(vpc.network).split("/")[1] != str(vpc.subnetwork).split("/")[1]:
+        raise _cross([("subnetwork", vpc.subnetwork, f"expected a subnetwork of {vpc.network} (same project)")])
 
 
 # Cloud Run probe limits: run.v2 discovery document (GoogleCloudRunV2Probe) and "Configure
@@ -416,10 +420,7 @@ class ProbeSettings(_Model):
 
     @model_validator(mode="after")
     def _timeout_in_period(self) -> ProbeSettings:
-        if self.timeout_seconds > self.period_seconds:
-            raise _cross(
-                [("timeoutSeconds", self.timeout_seconds, f"expected ≤ periodSeconds ({self.period_seconds})")]
-            )
+        _check_timeout_in_period(self)
         return self
 
     def startup_problems(self) -> list[tuple[str, Any, str]]:
@@ -437,6 +438,11 @@ class ProbeSettings(_Model):
                 )
             )
         return problems
+
+
+def _check_timeout_in_period(probe: ProbeSettings) -> None:
+    if probe.timeout_seconds > probe.period_seconds:
+        raise _cross([("timeoutSeconds", probe.timeout_seconds, f"expected ≤ periodSeconds ({probe.period_seconds})")])
 
 
 _PID = r"[a-z][a-z0-9-]{4,28}[a-z0-9]"  # a project ID
@@ -585,56 +591,60 @@ class ServiceSettings(_Model):
 
     @model_validator(mode="after")
     def _cloud_run_accepts(self) -> ServiceSettings:
-        problems: list[tuple[str, Any, str]] = []
-        if self.max_instances < self.min_instances:
-            problems.append(
-                ("maxInstances", self.max_instances, f"expected maxInstances ≥ minInstances ({self.min_instances})")
-            )
-        millis, mib = cpu_millis(self.cpu), memory_mib(self.memory)
-        cpu, mem = f"cpu {self.cpu}", f"memory {self.memory}"
-        if millis < 1000:
-            if self.concurrency != 1:
-                problems.append(
-                    (
-                        "concurrency",
-                        self.concurrency,
-                        f"expected 1 with {cpu}: below 1 CPU Cloud Run serves one request",
-                    )
-                )
-            if not self.cpu_idle:
-                problems.append(("cpuIdle", False, f"expected true with {cpu}: below 1 CPU billing is request-based"))
-            if millis < 500 and mib > 512:
-                problems.append(("memory", self.memory, f"expected ≤ 512Mi with {cpu} (below 0.5 CPU)"))
-            elif mib > 1024:
-                problems.append(("memory", self.memory, f"expected ≤ 1Gi with {cpu} (below 1 CPU)"))
-        need_mib = _MEMORY_FOR_CPU.get(millis)
-        if need_mib is not None and mib < need_mib:
-            problems.append(("memory", self.memory, f"expected ≥ {need_mib // 1024}Gi with {cpu}"))
-        for above, need_cpu in _CPU_FOR_LARGE_MEMORY:
-            if mib > above:
-                if millis < need_cpu * 1000:
-                    problems.append(("cpu", self.cpu, f'expected ≥ "{need_cpu}" with {mem} (above {above // 1024}Gi)'))
-                break
-        need_millis = min_cpu_millis(mib)
-        if need_millis is not None and millis < need_millis:
-            problems.append(
-                ("cpu", self.cpu, f"expected ≥ {need_millis / 1000:g} with {mem} (Cloud Run's minimum CPU per memory)")
-            )
-        for name in sorted(set(self.env) & set(self.secrets)):
-            problems.append((f"secrets.{name}", name, "expected a name not also in env: one value per variable"))
-        if len(self.env) + len(self.secrets) > MAX_ENV_VARS:
-            problems.append(("secrets", len(self.secrets), f"expected env + secrets ≤ {MAX_ENV_VARS} variables"))
-        if self.liveness_probe is not None and self.liveness_probe.http_path is None:
-            problems.append(
-                ("livenessProbe.httpPath", None, "required: Cloud Run liveness probes are HTTP (or gRPC), never TCP")
-            )
-        if self.startup_probe is not None:
-            problems.extend((f"startupProbe.{k}", v, a) for k, v, a in self.startup_probe.startup_problems())
-        if self.execution_environment == "gen2" and mib < 512:
-            problems.append(("executionEnvironment", "gen2", f'expected "gen1" with {mem}: gen2 needs at least 512Mi'))
-        if problems:
-            raise _cross(problems)
+        _check_cloud_run_accepts(self)
         return self
+
+
+def _check_cloud_run_accepts(service: ServiceSettings) -> None:
+    problems: list[tuple[str, Any, str]] = []
+    if service.max_instances < service.min_instances:
+        problems.append(
+            ("maxInstances", service.max_instances, f"expected maxInstances ≥ minInstances ({service.min_instances})")
+        )
+    millis, mib = cpu_millis(service.cpu), memory_mib(service.memory)
+    cpu, mem = f"cpu {service.cpu}", f"memory {service.memory}"
+    if millis < 1000:
+        if service.concurrency != 1:
+            problems.append(
+                (
+                    "concurrency",
+                    service.concurrency,
+                    f"expected 1 with {cpu}: below 1 CPU Cloud Run serves one request",
+                )
+            )
+        if not service.cpu_idle:
+            problems.append(("cpuIdle", False, f"expected true with {cpu}: below 1 CPU billing is request-based"))
+        if millis < 500 and mib > 512:
+            problems.append(("memory", service.memory, f"expected ≤ 512Mi with {cpu} (below 0.5 CPU)"))
+        elif mib > 1024:
+            problems.append(("memory", service.memory, f"expected ≤ 1Gi with {cpu} (below 1 CPU)"))
+    need_mib = _MEMORY_FOR_CPU.get(millis)
+    if need_mib is not None and mib < need_mib:
+        problems.append(("memory", service.memory, f"expected ≥ {need_mib // 1024}Gi with {cpu}"))
+    for above, need_cpu in _CPU_FOR_LARGE_MEMORY:
+        if mib > above:
+            if millis < need_cpu * 1000:
+                problems.append(("cpu", service.cpu, f'expected ≥ "{need_cpu}" with {mem} (above {above // 1024}Gi)'))
+            break
+    need_millis = min_cpu_millis(mib)
+    if need_millis is not None and millis < need_millis:
+        problems.append(
+            ("cpu", service.cpu, f"expected ≥ {need_millis / 1000:g} with {mem} (Cloud Run's minimum CPU per memory)")
+        )
+    for name in sorted(set(service.env) & set(service.secrets)):
+        problems.append((f"secrets.{name}", name, "expected a name not also in env: one value per variable"))
+    if len(service.env) + len(service.secrets) > MAX_ENV_VARS:
+        problems.append(("secrets", len(service.secrets), f"expected env + secrets ≤ {MAX_ENV_VARS} variables"))
+    if service.liveness_probe is not None and service.liveness_probe.http_path is None:
+        problems.append(
+            ("livenessProbe.httpPath", None, "required: Cloud Run liveness probes are HTTP (or gRPC), never TCP")
+        )
+    if service.startup_probe is not None:
+        problems.extend((f"startupProbe.{k}", v, a) for k, v, a in service.startup_probe.startup_problems())
+    if service.execution_environment == "gen2" and mib < 512:
+        problems.append(("executionEnvironment", "gen2", f'expected "gen1" with {mem}: gen2 needs at least 512Mi'))
+    if problems:
+        raise _cross(problems)
 
 
 # --- Cloud Tasks queues -------------------------------------------------------------------------
@@ -811,9 +821,7 @@ class QueueSettings(_Model):
     @field_validator("max_attempts")
     @classmethod
     def _attempts(cls, value: int) -> int:
-        if value == 0:
-            raise PydanticCustomError("task_worker", "expected {allowed}", {"allowed": "-1 (unlimited) or ≥ 1"})
-        return value
+        return _check_attempts(value)
 
     @property
     def queue_id(self) -> str | None:
@@ -824,15 +832,29 @@ class QueueSettings(_Model):
 
     @model_validator(mode="after")
     def _import_matches_name(self) -> QueueSettings:
-        if self.import_id and self.name and self.import_id.rsplit("/", 1)[-1] != self.name:
-            raise _cross([("importId", self.import_id, f"expected the queue named by name ({self.name})")])
+        _check_import_matches_name(self)
         return self
 
     @model_validator(mode="after")
     def _backoffs(self) -> QueueSettings:
-        if seconds(self.min_backoff) > seconds(self.max_backoff):
-            raise _cross([("minBackoff", self.min_backoff, f"expected minBackoff ≤ maxBackoff ({self.max_backoff})")])
+        _check_backoffs(self)
         return self
+
+
+def _check_attempts(value: int) -> int:
+    if value == 0:
+        raise PydanticCustomError("task_worker", "expected {allowed}", {"allowed": "-1 (unlimited) or ≥ 1"})
+    return value
+
+
+def _check_import_matches_name(queue: QueueSettings) -> None:
+    if queue.import_id and queue.name and queue.import_id.rsplit("/", 1)[-1] != queue.name:
+        raise _cross([("importId", queue.import_id, f"expected the queue named by name ({queue.name})")])
+
+
+def _check_backoffs(queue: QueueSettings) -> None:
+    if seconds(queue.min_backoff) > seconds(queue.max_backoff):
+        raise _cross([("minBackoff", queue.min_backoff, f"expected minBackoff ≤ maxBackoff ({queue.max_backoff})")])
 
 
 def named_queue(key: str, queue: QueueSettings | None = None) -> QueueSettings:
@@ -1089,49 +1111,11 @@ class StackConfig(_Model):
     @field_validator("enqueuers")
     @classmethod
     def _distinct_enqueuers(cls, members: tuple[str, ...]) -> tuple[str, ...]:
-        problems: list[tuple[str, Any, str]] = []
-        seen: dict[str, int] = {}
-        slugs: dict[str, int] = {}
-        for i, member in enumerate(members):
-            if member.lower() in seen:
-                problems.append((f"[{i}]", member, f"each member once: it is enqueuers[{seen[member.lower()]}]"))
-            elif slug(member) in slugs:
-                other = slugs[slug(member)]
-                problems.append(
-                    (
-                        f"[{i}]",
-                        member,
-                        f"its resource names would collide with enqueuers[{other}] ({members[other]}); "
-                        "Pulumi refuses two resources of one name",
-                    )
-                )
-            seen.setdefault(member.lower(), i)
-            slugs.setdefault(slug(member), i)
-        if problems:
-            raise _cross(problems)
-        return members
+        return _check_distinct_enqueuers(members)
 
     @model_validator(mode="after")
     def _queue_count(self) -> StackConfig:
-        problems: list[tuple[str, Any, str]] = []
-        total = sum(q.shards for q in self.queues.values())
-        if total > MAX_QUEUES_PER_LOCATION:
-            problems.append(
-                (
-                    "queues",
-                    f"{total} queues (shards included)",
-                    f"expected at most {MAX_QUEUES_PER_LOCATION} queues in one location (Cloud Tasks' limit)",
-                )
-            )
-        # Shard i of queue `a` is named `a-i`: a queue key `a-i` would be a second resource of that name.
-        for key, queue in self.queues.items():
-            for shard in range(1, queue.shards):
-                if f"{key}-{shard}" in self.queues:
-                    problems.append(
-                        (f"queues.{key}-{shard}", f"{key}-{shard}", f"its names collide with shard {shard} of {key}")
-                    )
-        if problems:
-            raise _cross(problems)
+        _check_queue_count(self)
         return self
 
     @model_validator(mode="after")
@@ -1154,67 +1138,121 @@ class StackConfig(_Model):
 
     @model_validator(mode="after")
     def _location_set(self) -> StackConfig:
-        if self.location is None and self.region is None:
-            raise PydanticCustomError(
-                "task_worker_unset",
-                "unset",
-                {"key": "region", "allowed": f"required (or task-worker:location): {LOCATION_ALLOWED}"},
-            )
+        _check_location_set(self)
         return self
 
     @model_validator(mode="after")
     def _same_project_and_location(self) -> StackConfig:
-        """Named, adopted and networked things live where the stack does (Cloud Run and Cloud Tasks rules)."""
-        location = self.location or self.region
-        here = f"projects/{self.project}/locations/{location}/"
-        problems: list[tuple[str, Any, str]] = []
-        vpc_region = self.service.vpc.region() if self.service.vpc else None
-        if vpc_region is not None and vpc_region != location:
-            problems.append(
-                (
-                    "service.vpc.subnetwork",
-                    self.service.vpc.subnetwork if self.service.vpc else None,
-                    f"expected a subnetwork in the stack's location {location}: Direct VPC egress uses "
-                    "a subnetwork of the service's own region",
-                )
-            )
-        if self.service.import_id and not self.service.import_id.startswith(here + "services/"):
-            problems.append(("service.importId", self.service.import_id, f"expected {here}services/NAME"))
-        for role in ("runtime", "invoker"):
-            account: AccountSettings = getattr(self.accounts, role)
-            if account.import_id:
-                m = re.fullmatch(ACCOUNT_IMPORT_PATTERN, account.import_id)
-                if m and not (m.group(1) == m.group(3) == self.project):
-                    problems.append(
-                        (
-                            f"accounts.{role}.importId",
-                            account.import_id,
-                            f"expected an account of the stack's project: projects/{self.project}/serviceAccounts/"
-                            f"NAME@{self.project}.iam.gserviceaccount.com",
-                        )
-                    )
-        if self.accounts.runtime.import_id and self.accounts.runtime.import_id == self.accounts.invoker.import_id:
-            problems.append(
-                (
-                    "accounts.invoker.importId",
-                    self.accounts.invoker.import_id,
-                    "expected an account other than runtime's",
-                )
-            )
-        seen: dict[str, str] = {}
-        for key, q in sorted(self.queues.items()):
-            if q.import_id and not q.import_id.startswith(here + "queues/"):
-                problems.append((f"queues.{key}.importId", q.import_id, f"expected {here}queues/QUEUE_ID"))
-            queue_id = q.queue_id
-            if queue_id is not None:
-                if queue_id in seen:
-                    problems.append(
-                        (f"queues.{key}.name", queue_id, f"expected a queue ID not used by queues.{seen[queue_id]}")
-                    )
-                seen.setdefault(queue_id, key)
-        if problems:
-            raise _cross(problems)
+        _check_same_project_and_location(self)
         return self
+
+
+def _check_distinct_enqueuers(members: tuple[str, ...]) -> tuple[str, ...]:
+    problems: list[tuple[str, Any, str]] = []
+    seen: dict[str, int] = {}
+    slugs: dict[str, int] = {}
+    for i, member in enumerate(members):
+        if member.lower() in seen:
+            problems.append((f"[{i}]", member, f"each member once: it is enqueuers[{seen[member.lower()]}]"))
+        elif slug(member) in slugs:
+            other = slugs[slug(member)]
+            problems.append(
+                (
+                    f"[{i}]",
+                    member,
+                    f"its resource names would collide with enqueuers[{other}] ({members[other]}); "
+                    "Pulumi refuses two resources of one name",
+                )
+            )
+        seen.setdefault(member.lower(), i)
+        slugs.setdefault(slug(member), i)
+    if problems:
+        raise _cross(problems)
+    return members
+
+
+def _check_queue_count(config: StackConfig) -> None:
+    problems: list[tuple[str, Any, str]] = []
+    total = sum(q.shards for q in config.queues.values())
+    if total > MAX_QUEUES_PER_LOCATION:
+        problems.append(
+            (
+                "queues",
+                f"{total} queues (shards included)",
+                f"expected at most {MAX_QUEUES_PER_LOCATION} queues in one location (Cloud Tasks' limit)",
+            )
+        )
+    # Shard i of queue `a` is named `a-i`: a queue key `a-i` would be a second resource of that name.
+    for key, queue in config.queues.items():
+        for shard in range(1, queue.shards):
+            if f"{key}-{shard}" in config.queues:
+                problems.append(
+                    (f"queues.{key}-{shard}", f"{key}-{shard}", f"its names collide with shard {shard} of {key}")
+                )
+    if problems:
+        raise _cross(problems)
+
+
+def _check_location_set(config: StackConfig) -> None:
+    if config.location is None and config.region is None:
+        raise PydanticCustomError(
+            "task_worker_unset",
+            "unset",
+            {"key": "region", "allowed": f"required (or task-worker:location): {LOCATION_ALLOWED}"},
+        )
+
+
+def _check_same_project_and_location(config: StackConfig) -> None:
+    """Named, adopted and networked things live where the stack does (Cloud Run and Cloud Tasks rules)."""
+    location = config.location or config.region
+    here = f"projects/{config.project}/locations/{location}/"
+    problems: list[tuple[str, Any, str]] = []
+    vpc_region = config.service.vpc.region() if config.service.vpc else None
+    if vpc_region is not None and vpc_region != location:
+        problems.append(
+            (
+                "service.vpc.subnetwork",
+                config.service.vpc.subnetwork if config.service.vpc else None,
+                f"expected a subnetwork in the stack's location {location}: Direct VPC egress uses "
+                "a subnetwork of the service's own region",
+            )
+        )
+    if config.service.import_id and not config.service.import_id.startswith(here + "services/"):
+        problems.append(("service.importId", config.service.import_id, f"expected {here}services/NAME"))
+    for role in ("runtime", "invoker"):
+        account: AccountSettings = getattr(config.accounts, role)
+        if account.import_id:
+            m = re.fullmatch(ACCOUNT_IMPORT_PATTERN, account.import_id)
+            if m and not (m.group(1) == m.group(3) == config.project):
+                problems.append(
+                    (
+                        f"accounts.{role}.importId",
+                        account.import_id,
+                        f"expected an account of the stack's project: projects/{config.project}/serviceAccounts/"
+                        f"NAME@{config.project}.iam.gserviceaccount.com",
+                    )
+                )
+    if config.accounts.runtime.import_id and config.accounts.runtime.import_id == config.accounts.invoker.import_id:
+        problems.append(
+            (
+                "accounts.invoker.importId",
+                config.accounts.invoker.import_id,
+                "expected an account other than runtime's",
+            )
+        )
+    seen: dict[str, str] = {}
+    for key, q in sorted(config.queues.items()):
+        if q.import_id and not q.import_id.startswith(here + "queues/"):
+            problems.append((f"queues.{key}.importId", q.import_id, f"expected {here}queues/QUEUE_ID"))
+        queue_id = q.queue_id
+        if queue_id is not None:
+            if queue_id in seen:
+                problems.append(
+                    (f"queues.{key}.name", queue_id, f"expected a queue ID not used by queues.{seen[queue_id]}")
+                )
+            seen.setdefault(queue_id, key)
+    if problems:
+        raise _cross(problems)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,882 @@
+"""The components' resources, options and outputs, written out (mutation run, docs/testing.md).
+
+Two stacks cover every branch of components/{apis,invoker,queue,service,task_worker}.py: one with
+secrets (two names of one secret, one in another project), Direct VPC egress, both probes, a named
+queue in two shards and an enqueuer; one adopting every resource (import IDs), with deletion
+protection, plain env, an HTTP startup probe and two queues. For each resource: type, name,
+parent, dependencies (explicit and through inputs), import ID and every input; for each component
+the outputs it registers; for the stack its exports. Expectations are written out, never built
+from the code: a dropped `parent=`, `depends_on`, role, member, name or output key fails here.
+Values the mocks invent (project number 900000000009, service hash a45ea0c) come from
+tools/harness.py and are stable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+import pytest
+
+from components.dead_letter import DeadLetter, DeadLetterArgs
+from components.queue import _host  # pyright: ignore[reportPrivateUsage]
+from components.task_worker import TaskWorker, TaskWorkerArgs
+from settings import parse_settings
+from tests.component_run import run_components
+from tests.conftest import run_ok, stack_config
+from tools.harness import Run
+
+P = "projects/test-project"
+ACCOUNT = P + "/serviceAccounts/{}@test-project.iam.gserviceaccount.com"
+# Resources of other components (monitoring, dead letter) are not compared here.
+OUT_OF_SCOPE = ("TaskWorkerMonitoring", "DeadLetter")
+
+
+@pytest.fixture
+def registered(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Each component's registered outputs, resolved, by component name."""
+    recorded: dict[str, Any] = {}
+    original = pulumi.ComponentResource.register_outputs
+
+    def record(self: pulumi.ComponentResource, outputs: Any) -> None:
+        name = self._name  # pyright: ignore[reportPrivateUsage]
+        pulumi.Output.from_input(outputs).apply(lambda value: recorded.__setitem__(name, value))
+        original(self, outputs)
+
+    monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
+    return recorded
+
+
+def tree(run: Run) -> dict[str, dict[str, Any]]:
+    names = {r.urn: r.name for r in run.resources}
+    out_of_scope = {r.urn for r in run.resources if r.type.split(":")[-1] in OUT_OF_SCOPE}
+    return {
+        f"{r.name} {r.type.split(':')[-1]}": {
+            "parent": names.get(r.parent, ""),
+            "deps": sorted(names[d] for d in r.dependencies),
+            "import": r.import_id,
+            "inputs": r.inputs,
+        }
+        for r in run.resources
+        if r.urn not in out_of_scope and r.parent not in out_of_scope and r.type != "pulumi:pulumi:Stack"
+    }
+
+
+def test_secrets_vpc_probes_shards(registered: dict[str, Any]) -> None:
+    run = run_ok(
+        stack_config(
+            "t",
+            enqueuers=["serviceAccount:a@p-roj.iam.gserviceaccount.com"],
+            deletionProtection=False,
+            service={
+                "cpu": "1",
+                "memory": "512Mi",
+                "secrets": {"A": "db", "B": "db", "C": {"secret": "projects/other-proj/secrets/key", "version": "3"}},
+                "vpc": {"subnetwork": "sub"},
+                "startupProbe": {"periodSeconds": 5},
+                "livenessProbe": {"httpPath": "/h", "port": 9000},
+            },
+            queues={"q": {"shards": 2, "name": "qq", "paused": True}},
+        )
+    )
+    assert tree(run) == TREE_1
+    assert {k: registered[k] for k in OUTPUTS_1} == OUTPUTS_1
+    assert {k: run.exports[k] for k in EXPORTS_1} == EXPORTS_1
+
+
+def test_adopted_protected(registered: dict[str, Any]) -> None:
+    run = run_ok(
+        stack_config(
+            "imp",
+            deletionProtection=True,
+            accounts={
+                "runtime": {"importId": ACCOUNT.format("old-run")},
+                "invoker": {"importId": ACCOUNT.format("old-inv")},
+            },
+            service={
+                "importId": f"{P}/locations/europe-west1/services/old-svc",
+                "env": {"X": "1"},
+                "cpu": "2",
+                "memory": "1Gi",
+                "minInstances": 1,
+                "maxInstances": 3,
+                "concurrency": 7,
+                "timeoutSeconds": 900,
+                "cpuIdle": False,
+                "executionEnvironment": "gen1",
+                "ingress": "internal-and-cloud-load-balancing",
+                "image": "gcr.io/p/i:1",
+                "vpc": {"network": "net", "egress": "ALL_TRAFFIC"},
+                "startupProbe": {
+                    "httpPath": "/s",
+                    "port": 8081,
+                    "initialDelaySeconds": 2,
+                    "timeoutSeconds": 3,
+                    "failureThreshold": 4,
+                },
+            },
+            labels={"team": "x"},
+            queues={
+                "a": {
+                    "importId": f"{P}/locations/europe-west1/queues/old-q",
+                    "path": "/p",
+                    "maxDispatchesPerSecond": 2.5,
+                    "maxConcurrentDispatches": 7,
+                    "maxAttempts": -1,
+                    "minBackoff": "2s",
+                    "maxBackoff": "20s",
+                    "maxDoublings": 4,
+                    "maxRetryDuration": "60s",
+                    "loggingSamplingRatio": 0.5,
+                },
+                "b": {},
+            },
+        )
+    )
+    assert tree(run) == TREE_2
+    assert {k: registered[k] for k in OUTPUTS_2} == OUTPUTS_2
+
+
+def test_dead_letter(registered: dict[str, Any]) -> None:
+    def build() -> None:
+        api = gcp.projects.Service(
+            "pubsub-api", gcp.projects.ServiceArgs(project="p-roj", service="pubsub.googleapis.com")
+        )
+        DeadLetter(
+            "dl",
+            DeadLetterArgs(
+                project="p-roj",
+                publisher_member="serviceAccount:run@p-roj.iam.gserviceaccount.com",
+                message_retention_seconds=3600,
+                subscribers=["group:ops@x.com", "user:a@x.com"],
+                labels={"team": "x"},
+                depends_on=[api],
+            ),
+        )
+
+    run = run_components(build)
+    names = {r.urn: r.name for r in run.resources}
+    assert {
+        f"{r.name} {r.type.split(':')[-1]}": {
+            "parent": names.get(r.parent, ""),
+            "deps": sorted(names[d] for d in r.dependencies),
+            "inputs": r.inputs,
+        }
+        for r in run.resources
+        if r.type != "pulumi:pulumi:Stack"
+    } == DEAD_LETTER_TREE
+    assert registered["dl"] == DEAD_LETTER_OUTPUTS
+
+
+@pytest.mark.parametrize("seconds", [599, 2678401])
+def test_dead_letter_retention_message(seconds: int) -> None:
+    with pytest.raises(ValueError, match="message_retention_seconds") as err:
+        DeadLetterArgs(
+            project="p",
+            publisher_member="serviceAccount:a@p.iam.gserviceaccount.com",
+            message_retention_seconds=seconds,
+        )
+    assert str(err.value) == (
+        f"message_retention_seconds {seconds}: Pub/Sub allows 600 (10 minutes) to 2678400 (31 days)"
+    )
+
+
+DEAD_LETTER_TREE: dict[str, Any] = {
+    "dl DeadLetter": {"deps": [], "inputs": {}, "parent": ""},
+    "dl Topic": {
+        "deps": ["pubsub-api"],
+        "inputs": {"labels": {"task-worker-purpose": "dead-letter", "team": "x"}, "project": "p-roj"},
+        "parent": "dl",
+    },
+    "dl-publisher TopicIAMMember": {
+        "deps": ["dl"],
+        "inputs": {
+            "member": "serviceAccount:run@p-roj.iam.gserviceaccount.com",
+            "project": "p-roj",
+            "role": "roles/pubsub.publisher",
+            "topic": "dl-c4c8222",
+        },
+        "parent": "dl",
+    },
+    "dl-pull Subscription": {
+        "deps": ["dl"],
+        "inputs": {
+            "ackDeadlineSeconds": 60,
+            "expirationPolicy": {"ttl": ""},
+            "labels": {"task-worker-purpose": "dead-letter", "team": "x"},
+            "messageRetentionDuration": "3600s",
+            "project": "p-roj",
+            "topic": "projects/p-roj/topics/dl-c4c8222",
+        },
+        "parent": "dl",
+    },
+    "dl-subscriber-group-ops-x-com SubscriptionIAMMember": {
+        "deps": ["dl-pull"],
+        "inputs": {
+            "member": "group:ops@x.com",
+            "project": "p-roj",
+            "role": "roles/pubsub.subscriber",
+            "subscription": "dl-pull-041f765",
+        },
+        "parent": "dl",
+    },
+    "dl-subscriber-user-a-x-com SubscriptionIAMMember": {
+        "deps": ["dl-pull"],
+        "inputs": {
+            "member": "user:a@x.com",
+            "project": "p-roj",
+            "role": "roles/pubsub.subscriber",
+            "subscription": "dl-pull-041f765",
+        },
+        "parent": "dl",
+    },
+    "pubsub-api Service": {
+        "deps": [],
+        "inputs": {"project": "p-roj", "service": "pubsub.googleapis.com"},
+        "parent": "",
+    },
+}
+
+
+DEAD_LETTER_OUTPUTS: dict[str, Any] = {
+    "subscription": "projects/p-roj/subscriptions/dl-pull-041f765",
+    "topic": "projects/p-roj/topics/dl-c4c8222",
+}
+
+
+TREE_1: dict[str, Any] = {
+    "task-worker TaskWorker": {"deps": [], "import": "", "inputs": {}, "parent": ""},
+    "task-worker-apis ProjectApis": {"deps": [], "import": "", "inputs": {}, "parent": "task-worker"},
+    "task-worker-apis-cloudtasks Service": {
+        "deps": [],
+        "import": "",
+        "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "cloudtasks.googleapis.com"},
+        "parent": "task-worker-apis",
+    },
+    "task-worker-apis-iam Service": {
+        "deps": [],
+        "import": "",
+        "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "iam.googleapis.com"},
+        "parent": "task-worker-apis",
+    },
+    "task-worker-apis-run Service": {
+        "deps": [],
+        "import": "",
+        "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "run.googleapis.com"},
+        "parent": "task-worker-apis",
+    },
+    "task-worker-apis-secretmanager Service": {
+        "deps": [],
+        "import": "",
+        "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "secretmanager.googleapis.com"},
+        "parent": "task-worker-apis",
+    },
+    "task-worker-invoker Account": {
+        "deps": ["task-worker-apis-iam"],
+        "import": "",
+        "inputs": {
+            "accountId": "task-worker-t-invoker",
+            "description": "Cloud Tasks signs OIDC tokens as this account to call the task-worker service",
+            "displayName": "task-worker invoker",
+            "project": "test-project",
+        },
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-invoker TaskInvoker": {"deps": [], "import": "", "inputs": {}, "parent": "task-worker"},
+    "task-worker-invoker-agent-token-creator IAMMember": {
+        "deps": [
+            "task-worker-invoker",
+            "task-worker-invoker-cloudtasks-agent",
+            "task-worker-invoker-cloudtasks-agent-ready",
+        ],
+        "import": "",
+        "inputs": {
+            "member": "serviceAccount:service-900000000009@gcp-sa-cloudtasks.iam.gserviceaccount.com",
+            "role": "roles/iam.serviceAccountOpenIdTokenCreator",
+            "serviceAccountId": ACCOUNT.format("task-worker-t-invoker"),
+        },
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-invoker-cloudtasks-agent ServiceIdentity": {
+        "deps": ["task-worker-apis-cloudtasks"],
+        "import": "",
+        "inputs": {"project": "test-project", "service": "cloudtasks.googleapis.com"},
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-invoker-cloudtasks-agent-ready Sleep": {
+        "deps": ["task-worker-invoker-cloudtasks-agent"],
+        "import": "",
+        "inputs": {
+            "createDuration": "30s",
+            "triggers": {"agent": "service-900000000009@gcp-sa-cloudtasks.iam.gserviceaccount.com"},
+        },
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-invoker-run-invoker ServiceIamMember": {
+        "deps": ["task-worker-invoker", "task-worker-service"],
+        "import": "",
+        "inputs": {
+            "location": "europe-west1",
+            "member": "serviceAccount:task-worker-t-invoker@test-project.iam.gserviceaccount.com",
+            "name": "task-worker-service-a45ea0c",
+            "project": "test-project",
+            "role": "roles/run.invoker",
+        },
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-q Queue": {
+        "deps": ["task-worker-apis-cloudtasks", "task-worker-invoker", "task-worker-service"],
+        "import": "",
+        "inputs": {
+            "deletionPolicy": "DELETE",
+            "desiredState": "PAUSED",
+            "httpTarget": {
+                "httpMethod": "POST",
+                "oidcToken": {
+                    "audience": "https://task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
+                    "serviceAccountEmail": "task-worker-t-invoker@test-project.iam.gserviceaccount.com",
+                },
+                "uriOverride": {
+                    "host": "task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
+                    "pathOverride": {"path": "/"},
+                    "scheme": "HTTPS",
+                },
+            },
+            "location": "europe-west1",
+            "name": "qq",
+            "project": "test-project",
+            "rateLimits": {"maxConcurrentDispatches": 100, "maxDispatchesPerSecond": 10},
+            "retryConfig": {
+                "maxAttempts": 100,
+                "maxBackoff": "3600s",
+                "maxDoublings": 16,
+                "maxRetryDuration": "0s",
+                "minBackoff": "0.1s",
+            },
+            "stackdriverLoggingConfig": {"samplingRatio": 0},
+        },
+        "parent": "task-worker-q",
+    },
+    "task-worker-q TaskQueue": {"deps": [], "import": "", "inputs": {}, "parent": "task-worker"},
+    "task-worker-q-1 Queue": {
+        "deps": ["task-worker-apis-cloudtasks", "task-worker-invoker", "task-worker-service"],
+        "import": "",
+        "inputs": {
+            "deletionPolicy": "DELETE",
+            "desiredState": "PAUSED",
+            "httpTarget": {
+                "httpMethod": "POST",
+                "oidcToken": {
+                    "audience": "https://task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
+                    "serviceAccountEmail": "task-worker-t-invoker@test-project.iam.gserviceaccount.com",
+                },
+                "uriOverride": {
+                    "host": "task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
+                    "pathOverride": {"path": "/"},
+                    "scheme": "HTTPS",
+                },
+            },
+            "location": "europe-west1",
+            "name": "qq-1",
+            "project": "test-project",
+            "rateLimits": {"maxConcurrentDispatches": 100, "maxDispatchesPerSecond": 10},
+            "retryConfig": {
+                "maxAttempts": 100,
+                "maxBackoff": "3600s",
+                "maxDoublings": 16,
+                "maxRetryDuration": "0s",
+                "minBackoff": "0.1s",
+            },
+            "stackdriverLoggingConfig": {"samplingRatio": 0},
+        },
+        "parent": "task-worker-q",
+    },
+    "task-worker-q-1-enqueuer-serviceaccount-a-p-roj-iam-gserviceaccount-com QueueIamMember": {
+        "deps": ["task-worker-q-1"],
+        "import": "",
+        "inputs": {
+            "location": "europe-west1",
+            "member": "serviceAccount:a@p-roj.iam.gserviceaccount.com",
+            "name": "qq-1",
+            "project": "test-project",
+            "role": "roles/cloudtasks.enqueuer",
+        },
+        "parent": "task-worker-q",
+    },
+    "task-worker-q-enqueuer-serviceaccount-a-p-roj-iam-gserviceaccount-com QueueIamMember": {
+        "deps": ["task-worker-q"],
+        "import": "",
+        "inputs": {
+            "location": "europe-west1",
+            "member": "serviceAccount:a@p-roj.iam.gserviceaccount.com",
+            "name": "qq",
+            "project": "test-project",
+            "role": "roles/cloudtasks.enqueuer",
+        },
+        "parent": "task-worker-q",
+    },
+    "task-worker-service PrivateService": {"deps": [], "import": "", "inputs": {}, "parent": "task-worker"},
+    "task-worker-service Service": {
+        "deps": [
+            "task-worker-apis-run",
+            "task-worker-service-runtime",
+            "task-worker-service-secret-other-proj-key",
+            "task-worker-service-secret-test-project-db",
+        ],
+        "import": "",
+        "inputs": {
+            "deletionProtection": False,
+            "ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY",
+            "invokerIamDisabled": False,
+            "labels": {"managed-by": "pulumi", "stack": "t"},
+            "location": "europe-west1",
+            "project": "test-project",
+            "template": {
+                "containers": [
+                    {
+                        "envs": [
+                            {"name": "A", "valueSource": {"secretKeyRef": {"secret": "db", "version": "latest"}}},
+                            {"name": "B", "valueSource": {"secretKeyRef": {"secret": "db", "version": "latest"}}},
+                            {
+                                "name": "C",
+                                "valueSource": {
+                                    "secretKeyRef": {"secret": "projects/other-proj/secrets/key", "version": "3"}
+                                },
+                            },
+                        ],
+                        "image": "us-docker.pkg.dev/cloudrun/container/hello",
+                        "livenessProbe": {
+                            "failureThreshold": 3,
+                            "httpGet": {"path": "/h", "port": 9000},
+                            "initialDelaySeconds": 0,
+                            "periodSeconds": 10,
+                            "timeoutSeconds": 1,
+                        },
+                        "resources": {"cpuIdle": True, "limits": {"cpu": "1", "memory": "512Mi"}},
+                        "startupProbe": {
+                            "failureThreshold": 3,
+                            "initialDelaySeconds": 0,
+                            "periodSeconds": 5,
+                            "tcpSocket": {},
+                            "timeoutSeconds": 1,
+                        },
+                    }
+                ],
+                "executionEnvironment": "EXECUTION_ENVIRONMENT_GEN2",
+                "maxInstanceRequestConcurrency": 80,
+                "scaling": {"maxInstanceCount": 10, "minInstanceCount": 0},
+                "serviceAccount": "task-worker-t-run@test-project.iam.gserviceaccount.com",
+                "timeout": "600s",
+                "vpcAccess": {"egress": "PRIVATE_RANGES_ONLY", "networkInterfaces": [{"subnetwork": "sub"}]},
+            },
+        },
+        "parent": "task-worker-service",
+    },
+    "task-worker-service-runtime Account": {
+        "deps": ["task-worker-apis-iam"],
+        "import": "",
+        "inputs": {
+            "accountId": "task-worker-t-run",
+            "description": "Identity the task-worker Cloud Run service runs as",
+            "displayName": "task-worker runtime",
+            "project": "test-project",
+        },
+        "parent": "task-worker-service",
+    },
+    "task-worker-service-secret-other-proj-key SecretIamMember": {
+        "deps": ["task-worker-apis-secretmanager", "task-worker-service-runtime"],
+        "import": "",
+        "inputs": {
+            "member": "serviceAccount:task-worker-t-run@test-project.iam.gserviceaccount.com",
+            "project": "other-proj",
+            "role": "roles/secretmanager.secretAccessor",
+            "secretId": "key",
+        },
+        "parent": "task-worker-service",
+    },
+    "task-worker-service-secret-test-project-db SecretIamMember": {
+        "deps": ["task-worker-apis-secretmanager", "task-worker-service-runtime"],
+        "import": "",
+        "inputs": {
+            "member": "serviceAccount:task-worker-t-run@test-project.iam.gserviceaccount.com",
+            "project": "test-project",
+            "role": "roles/secretmanager.secretAccessor",
+            "secretId": "db",
+        },
+        "parent": "task-worker-service",
+    },
+}
+
+OUTPUTS_1: dict[str, Any] = {
+    "task-worker": {
+        "audience": "https://task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
+        "invokerEmail": "task-worker-t-invoker@test-project.iam.gserviceaccount.com",
+        "location": "europe-west1",
+        "project": "test-project",
+        "queues": {
+            "q": {
+                "path": "projects/test-project/locations/europe-west1/queues/qq",
+                "paths": [
+                    "projects/test-project/locations/europe-west1/queues/qq",
+                    "projects/test-project/locations/europe-west1/queues/qq-1",
+                ],
+                "targetPath": "/",
+            }
+        },
+        "runtimeEmail": "task-worker-t-run@test-project.iam.gserviceaccount.com",
+        "serviceName": "task-worker-service-a45ea0c",
+        "serviceUrl": "https://task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
+        "timeoutSeconds": 600,
+    },
+    "task-worker-apis": {
+        "services": [
+            "cloudtasks.googleapis.com",
+            "run.googleapis.com",
+            "iam.googleapis.com",
+            "secretmanager.googleapis.com",
+        ]
+    },
+    "task-worker-invoker": {
+        "email": "task-worker-t-invoker@test-project.iam.gserviceaccount.com",
+        "member": "serviceAccount:task-worker-t-invoker@test-project.iam.gserviceaccount.com",
+    },
+    "task-worker-q": {
+        "paths": [
+            "projects/test-project/locations/europe-west1/queues/qq",
+            "projects/test-project/locations/europe-west1/queues/qq-1",
+        ],
+        "target_path": "/",
+    },
+    "task-worker-service": {
+        "name": "task-worker-service-a45ea0c",
+        "runtime_email": "task-worker-t-run@test-project.iam.gserviceaccount.com",
+        "timeout_seconds": 600,
+        "uri": "https://task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
+    },
+    "task-worker-t": {},
+}
+
+EXPORTS_1: dict[str, Any] = {
+    "audience": "https://task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
+    "invokerEmail": "task-worker-t-invoker@test-project.iam.gserviceaccount.com",
+    "location": "europe-west1",
+    "project": "test-project",
+    "queues": {
+        "q": {
+            "path": "projects/test-project/locations/europe-west1/queues/qq",
+            "paths": [
+                "projects/test-project/locations/europe-west1/queues/qq",
+                "projects/test-project/locations/europe-west1/queues/qq-1",
+            ],
+            "targetPath": "/",
+        }
+    },
+    "runtimeEmail": "task-worker-t-run@test-project.iam.gserviceaccount.com",
+    "serviceName": "task-worker-service-a45ea0c",
+    "serviceUrl": "https://task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
+    "timeoutSeconds": 600,
+}
+
+
+TREE_2: dict[str, Any] = {
+    "task-worker TaskWorker": {"deps": [], "import": "", "inputs": {}, "parent": ""},
+    "task-worker-a Queue": {
+        "deps": ["task-worker-apis-cloudtasks", "task-worker-invoker", "task-worker-service"],
+        "import": "projects/test-project/locations/europe-west1/queues/old-q",
+        "inputs": {
+            "deletionPolicy": "PREVENT",
+            "desiredState": "RUNNING",
+            "httpTarget": {
+                "httpMethod": "POST",
+                "oidcToken": {
+                    "audience": "https://old-svc-900000000009.europe-west1.run.app",
+                    "serviceAccountEmail": "old-inv@test-project.iam.gserviceaccount.com",
+                },
+                "uriOverride": {
+                    "host": "old-svc-900000000009.europe-west1.run.app",
+                    "pathOverride": {"path": "/p"},
+                    "scheme": "HTTPS",
+                },
+            },
+            "location": "europe-west1",
+            "name": "old-q",
+            "project": "test-project",
+            "rateLimits": {"maxConcurrentDispatches": 7, "maxDispatchesPerSecond": 2.5},
+            "retryConfig": {
+                "maxAttempts": -1,
+                "maxBackoff": "20s",
+                "maxDoublings": 4,
+                "maxRetryDuration": "60s",
+                "minBackoff": "2s",
+            },
+            "stackdriverLoggingConfig": {"samplingRatio": 0.5},
+        },
+        "parent": "task-worker-a",
+    },
+    "task-worker-a TaskQueue": {"deps": [], "import": "", "inputs": {}, "parent": "task-worker"},
+    "task-worker-apis ProjectApis": {"deps": [], "import": "", "inputs": {}, "parent": "task-worker"},
+    "task-worker-apis-cloudtasks Service": {
+        "deps": [],
+        "import": "",
+        "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "cloudtasks.googleapis.com"},
+        "parent": "task-worker-apis",
+    },
+    "task-worker-apis-iam Service": {
+        "deps": [],
+        "import": "",
+        "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "iam.googleapis.com"},
+        "parent": "task-worker-apis",
+    },
+    "task-worker-apis-run Service": {
+        "deps": [],
+        "import": "",
+        "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "run.googleapis.com"},
+        "parent": "task-worker-apis",
+    },
+    "task-worker-b Queue": {
+        "deps": ["task-worker-apis-cloudtasks", "task-worker-invoker", "task-worker-service"],
+        "import": "",
+        "inputs": {
+            "deletionPolicy": "PREVENT",
+            "desiredState": "RUNNING",
+            "httpTarget": {
+                "httpMethod": "POST",
+                "oidcToken": {
+                    "audience": "https://old-svc-900000000009.europe-west1.run.app",
+                    "serviceAccountEmail": "old-inv@test-project.iam.gserviceaccount.com",
+                },
+                "uriOverride": {
+                    "host": "old-svc-900000000009.europe-west1.run.app",
+                    "pathOverride": {"path": "/"},
+                    "scheme": "HTTPS",
+                },
+            },
+            "location": "europe-west1",
+            "project": "test-project",
+            "rateLimits": {"maxConcurrentDispatches": 100, "maxDispatchesPerSecond": 10},
+            "retryConfig": {
+                "maxAttempts": 100,
+                "maxBackoff": "3600s",
+                "maxDoublings": 16,
+                "maxRetryDuration": "0s",
+                "minBackoff": "0.1s",
+            },
+            "stackdriverLoggingConfig": {"samplingRatio": 0},
+        },
+        "parent": "task-worker-b",
+    },
+    "task-worker-b TaskQueue": {"deps": [], "import": "", "inputs": {}, "parent": "task-worker"},
+    "task-worker-invoker Account": {
+        "deps": ["task-worker-apis-iam"],
+        "import": "projects/test-project/serviceAccounts/old-inv@test-project.iam.gserviceaccount.com",
+        "inputs": {
+            "accountId": "old-inv",
+            "description": "Cloud Tasks signs OIDC tokens as this account to call the task-worker service",
+            "displayName": "task-worker invoker",
+            "project": "test-project",
+        },
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-invoker TaskInvoker": {"deps": [], "import": "", "inputs": {}, "parent": "task-worker"},
+    "task-worker-invoker-agent-token-creator IAMMember": {
+        "deps": [
+            "task-worker-invoker",
+            "task-worker-invoker-cloudtasks-agent",
+            "task-worker-invoker-cloudtasks-agent-ready",
+        ],
+        "import": "",
+        "inputs": {
+            "member": "serviceAccount:service-900000000009@gcp-sa-cloudtasks.iam.gserviceaccount.com",
+            "role": "roles/iam.serviceAccountOpenIdTokenCreator",
+            "serviceAccountId": "projects/test-project/serviceAccounts/old-inv@test-project.iam.gserviceaccount.com",
+        },
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-invoker-cloudtasks-agent ServiceIdentity": {
+        "deps": ["task-worker-apis-cloudtasks"],
+        "import": "",
+        "inputs": {"project": "test-project", "service": "cloudtasks.googleapis.com"},
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-invoker-cloudtasks-agent-ready Sleep": {
+        "deps": ["task-worker-invoker-cloudtasks-agent"],
+        "import": "",
+        "inputs": {
+            "createDuration": "30s",
+            "triggers": {"agent": "service-900000000009@gcp-sa-cloudtasks.iam.gserviceaccount.com"},
+        },
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-invoker-run-invoker ServiceIamMember": {
+        "deps": ["task-worker-invoker", "task-worker-service"],
+        "import": "",
+        "inputs": {
+            "location": "europe-west1",
+            "member": "serviceAccount:old-inv@test-project.iam.gserviceaccount.com",
+            "name": "old-svc",
+            "project": "test-project",
+            "role": "roles/run.invoker",
+        },
+        "parent": "task-worker-invoker",
+    },
+    "task-worker-service PrivateService": {"deps": [], "import": "", "inputs": {}, "parent": "task-worker"},
+    "task-worker-service Service": {
+        "deps": ["task-worker-apis-run", "task-worker-service-runtime"],
+        "import": "projects/test-project/locations/europe-west1/services/old-svc",
+        "inputs": {
+            "deletionProtection": True,
+            "ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+            "invokerIamDisabled": False,
+            "labels": {"managed-by": "pulumi", "stack": "imp", "team": "x"},
+            "location": "europe-west1",
+            "name": "old-svc",
+            "project": "test-project",
+            "template": {
+                "containers": [
+                    {
+                        "envs": [{"name": "X", "value": "1"}],
+                        "image": "gcr.io/p/i:1",
+                        "resources": {"cpuIdle": False, "limits": {"cpu": "2", "memory": "1Gi"}},
+                        "startupProbe": {
+                            "failureThreshold": 4,
+                            "httpGet": {"path": "/s", "port": 8081},
+                            "initialDelaySeconds": 2,
+                            "periodSeconds": 10,
+                            "timeoutSeconds": 3,
+                        },
+                    }
+                ],
+                "executionEnvironment": "EXECUTION_ENVIRONMENT_GEN1",
+                "maxInstanceRequestConcurrency": 7,
+                "scaling": {"maxInstanceCount": 3, "minInstanceCount": 1},
+                "serviceAccount": "old-run@test-project.iam.gserviceaccount.com",
+                "timeout": "900s",
+                "vpcAccess": {"egress": "ALL_TRAFFIC", "networkInterfaces": [{"network": "net"}]},
+            },
+        },
+        "parent": "task-worker-service",
+    },
+    "task-worker-service-runtime Account": {
+        "deps": ["task-worker-apis-iam"],
+        "import": "projects/test-project/serviceAccounts/old-run@test-project.iam.gserviceaccount.com",
+        "inputs": {
+            "accountId": "old-run",
+            "description": "Identity the task-worker Cloud Run service runs as",
+            "displayName": "task-worker runtime",
+            "project": "test-project",
+        },
+        "parent": "task-worker-service",
+    },
+}
+
+OUTPUTS_2: dict[str, Any] = {
+    "task-worker": {
+        "audience": "https://old-svc-900000000009.europe-west1.run.app",
+        "invokerEmail": "old-inv@test-project.iam.gserviceaccount.com",
+        "location": "europe-west1",
+        "project": "test-project",
+        "queues": {
+            "a": {
+                "path": "projects/test-project/locations/europe-west1/queues/old-q",
+                "paths": ["projects/test-project/locations/europe-west1/queues/old-q"],
+                "targetPath": "/p",
+            },
+            "b": {
+                "path": "projects/test-project/locations/europe-west1/queues/task-worker-b-d7077f5",
+                "paths": ["projects/test-project/locations/europe-west1/queues/task-worker-b-d7077f5"],
+                "targetPath": "/",
+            },
+        },
+        "runtimeEmail": "old-run@test-project.iam.gserviceaccount.com",
+        "serviceName": "old-svc",
+        "serviceUrl": "https://old-svc-900000000009.europe-west1.run.app",
+        "timeoutSeconds": 900,
+    },
+    "task-worker-a": {"paths": ["projects/test-project/locations/europe-west1/queues/old-q"], "target_path": "/p"},
+    "task-worker-apis": {"services": ["cloudtasks.googleapis.com", "run.googleapis.com", "iam.googleapis.com"]},
+    "task-worker-b": {
+        "paths": ["projects/test-project/locations/europe-west1/queues/task-worker-b-d7077f5"],
+        "target_path": "/",
+    },
+    "task-worker-imp": {},
+    "task-worker-invoker": {
+        "email": "old-inv@test-project.iam.gserviceaccount.com",
+        "member": "serviceAccount:old-inv@test-project.iam.gserviceaccount.com",
+    },
+    "task-worker-service": {
+        "name": "old-svc",
+        "runtime_email": "old-run@test-project.iam.gserviceaccount.com",
+        "timeout_seconds": 900,
+        "uri": "https://old-svc-900000000009.europe-west1.run.app",
+    },
+}
+
+
+def test_options_reach_the_components(registered: dict[str, Any]) -> None:
+    """`opts` given to TaskWorker and DeadLetter apply to them (here: depends_on), and the queue
+    component exposes its first queue."""
+    built: dict[str, Any] = {}
+    settings = parse_settings(stack_config("o").values, "o")
+
+    def build() -> None:
+        marker = gcp.projects.Service("marker", gcp.projects.ServiceArgs(project="p-roj", service="x.googleapis.com"))
+        opts = pulumi.ResourceOptions(depends_on=[marker])
+        built["worker"] = TaskWorker("tw", TaskWorkerArgs(settings=settings), opts)
+        DeadLetter(
+            "dl", DeadLetterArgs(project="p-roj", publisher_member="serviceAccount:a@p.iam.gserviceaccount.com"), opts
+        )
+
+    run = run_components(build)
+    names = {r.urn: r.name for r in run.resources}
+    deps = {r.name: sorted(names[d] for d in r.dependencies) for r in run.resources if not r.custom}
+    assert (deps["tw"], deps["dl"]) == (["marker"], ["marker"])
+    queue = built["worker"].queues["default"]
+    assert isinstance(queue.queue, gcp.cloudtasks.Queue)
+    assert queue.queues == [queue.queue]
+
+
+def test_an_adopted_sharded_queue_adopts_shard_0_only() -> None:
+    run = run_ok(stack_config("s", queues={"a": {"importId": f"{P}/locations/europe-west1/queues/old-q", "shards": 2}}))
+    queues = {r.name: (r.inputs["name"], r.import_id) for r in run.of_type("gcp:cloudtasks/queue:Queue")}
+    assert queues == {
+        "task-worker-a": ("old-q", f"{P}/locations/europe-west1/queues/old-q"),
+        "task-worker-a-1": ("old-q-1", ""),
+    }
+
+
+@pytest.mark.parametrize(
+    ("uri", "host"),
+    [("https://svc-abc.a.run.app", "svc-abc.a.run.app"), ("https://svc-abc.a.run.app/", "svc-abc.a.run.app")],
+)
+def test_queue_host_of_the_service_uri(uri: str, host: str) -> None:
+    assert _host(uri) == host
+
+
+def test_secret_env_values_and_secret_references(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the whole service key secret, each env value is declared secret, value intact; a secret of
+    the service's own project is referenced by name even when given by its full ID."""
+    secret_values: list[Any] = []
+    original = pulumi.Output.secret
+
+    def secret(value: Any) -> Any:
+        secret_values.append(value)
+        return original(value)
+
+    monkeypatch.setattr(pulumi.Output, "secret", staticmethod(secret))
+    service = {
+        "env": {"A": "one", "B": "two"},
+        "secrets": {"S": f"{P}/secrets/db", "T": "projects/other-proj/secrets/k"},
+    }
+    run = run_ok(stack_config("e", secret_keys=frozenset({"task-worker:service"}), service=service))
+    assert sorted(v for v in secret_values if isinstance(v, str)) == ["one", "two"]
+    (container,) = run.one("gcp:cloudrunv2/service:Service").inputs["template"]["containers"]
+    assert container["envs"] == [
+        {"name": "A", "value": "[secret]"},
+        {"name": "B", "value": "[secret]"},
+        {"name": "S", "valueSource": {"secretKeyRef": {"secret": "db", "version": "latest"}}},
+        {
+            "name": "T",
+            "valueSource": {"secretKeyRef": {"secret": "projects/other-proj/secrets/k", "version": "latest"}},
+        },
+    ]
