@@ -169,19 +169,6 @@ def test_dead_letter(registered: dict[str, Any]) -> None:
     assert registered["dl"] == DEAD_LETTER_OUTPUTS
 
 
-@pytest.mark.parametrize("seconds", [599, 2678401])
-def test_dead_letter_retention_message(seconds: int) -> None:
-    with pytest.raises(ValueError, match="message_retention_seconds") as err:
-        DeadLetterArgs(
-            project="p",
-            publisher_member="serviceAccount:a@p.iam.gserviceaccount.com",
-            message_retention_seconds=seconds,
-        )
-    assert str(err.value) == (
-        f"message_retention_seconds {seconds}: Pub/Sub allows 600 (10 minutes) to 2678400 (31 days)"
-    )
-
-
 DEAD_LETTER_TREE: dict[str, Any] = {
     "dl DeadLetter": {"deps": [], "inputs": {}, "parent": ""},
     "dl Topic": {
@@ -258,6 +245,12 @@ TREE_1: dict[str, Any] = {
         "deps": [],
         "import": "",
         "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "iam.googleapis.com"},
+        "parent": "task-worker-apis",
+    },
+    "task-worker-apis-monitoring Service": {
+        "deps": [],
+        "import": "",
+        "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "monitoring.googleapis.com"},
         "parent": "task-worker-apis",
     },
     "task-worker-apis-run Service": {
@@ -528,6 +521,12 @@ OUTPUTS_1: dict[str, Any] = {
         "serviceName": "task-worker-service-a45ea0c",
         "serviceUrl": "https://task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
         "timeoutSeconds": 600,
+        # Alerts are on by default: 3 per queue shard (2 here) and 3 for the service.
+        "monitoring": {
+            "dashboard": "projects/test-project/dashboards/e764f798f5cfbc2c",
+            "alertPolicies": 9,
+            "pagesNobody": True,
+        },
     },
     "task-worker-apis": {
         "services": [
@@ -535,6 +534,7 @@ OUTPUTS_1: dict[str, Any] = {
             "run.googleapis.com",
             "iam.googleapis.com",
             "secretmanager.googleapis.com",
+            "monitoring.googleapis.com",
         ]
     },
     "task-worker-invoker": {
@@ -626,6 +626,12 @@ TREE_2: dict[str, Any] = {
         "deps": [],
         "import": "",
         "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "iam.googleapis.com"},
+        "parent": "task-worker-apis",
+    },
+    "task-worker-apis-monitoring Service": {
+        "deps": [],
+        "import": "",
+        "inputs": {"disableOnDestroy": False, "project": "test-project", "service": "monitoring.googleapis.com"},
         "parent": "task-worker-apis",
     },
     "task-worker-apis-run Service": {
@@ -792,9 +798,21 @@ OUTPUTS_2: dict[str, Any] = {
         "serviceName": "old-svc",
         "serviceUrl": "https://old-svc-900000000009.europe-west1.run.app",
         "timeoutSeconds": 900,
+        "monitoring": {
+            "dashboard": "projects/test-project/dashboards/e764f798f5cfbc2c",
+            "alertPolicies": 9,
+            "pagesNobody": True,
+        },
     },
     "task-worker-a": {"paths": ["projects/test-project/locations/europe-west1/queues/old-q"], "target_path": "/p"},
-    "task-worker-apis": {"services": ["cloudtasks.googleapis.com", "run.googleapis.com", "iam.googleapis.com"]},
+    "task-worker-apis": {
+        "services": [
+            "cloudtasks.googleapis.com",
+            "run.googleapis.com",
+            "iam.googleapis.com",
+            "monitoring.googleapis.com",
+        ]
+    },
     "task-worker-b": {
         "paths": ["projects/test-project/locations/europe-west1/queues/task-worker-b-d7077f5"],
         "target_path": "/",

@@ -421,6 +421,11 @@ SECRETS = (
     '_ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S", or a map {secret, version} '
     '(version default "latest")'
 )
+# A bad secret or version is named with what that key allows (not the whole `secrets` map's text).
+SECRET_ID = (
+    'expected a secret name (letters, digits, _ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S"'
+)
+VERSION = 'expected "latest", a version number ("3") or a version alias'
 IMAGE = "expected an image reference [host[:port]/]path[:tag][@sha256:digest], e.g. us-docker.pkg.dev/p/repo/worker:1.2"
 SERVICE_IMPORT = "expected projects/P/locations/L/services/NAME, P and L the stack's project and location"
 QUEUE_IMPORT = (
@@ -442,16 +447,16 @@ def _shown(value: str) -> str:
 LONG_NAME = "a" + "b" * 47 + "c"  # a Cloud Run service name: 49 characters is the most
 EDGES: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = [
     ({"service": {"secrets": {"A": "s" * 255}}}, []),
-    ({"service": {"secrets": {"A": "s" * 256}}}, [(SVC + "secrets.A.secret", _shown("s" * 256), SECRETS)]),
+    ({"service": {"secrets": {"A": "s" * 256}}}, [(SVC + "secrets.A.secret", _shown("s" * 256), SECRET_ID)]),
     ({"service": {"secrets": {"A": {"secret": "s", "version": "1" + "0" * 18}}}}, []),
     (
         {"service": {"secrets": {"A": {"secret": "s", "version": "1" + "0" * 19}}}},
-        [(SVC + "secrets.A.version", _shown("1" + "0" * 19), SECRETS)],
+        [(SVC + "secrets.A.version", _shown("1" + "0" * 19), VERSION)],
     ),
     ({"service": {"secrets": {"A": {"secret": "s", "version": "a" * 63}}}}, []),
     (
         {"service": {"secrets": {"A": {"secret": "s", "version": "a" * 64}}}},
-        [(SVC + "secrets.A.version", _shown("a" * 64), SECRETS)],
+        [(SVC + "secrets.A.version", _shown("a" * 64), VERSION)],
     ),
     ({"service": {"image": "gcr.io/p/i@sha256:" + "a" * 32}}, []),
     (
