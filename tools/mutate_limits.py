@@ -117,15 +117,15 @@ LIMITS: tuple[Limit, ...] = (
     _pm("_SECRET_ID length", "{1,255}", "{1,254}", "{1,256}"),
     _pm("VERSION_PATTERN number", "[0-9]{0,18}", "[0-9]{0,17}", "[0-9]{0,19}"),
     _pm("VERSION_PATTERN alias", "[A-Za-z0-9_-]{0,62})$", "[A-Za-z0-9_-]{0,61})$", "[A-Za-z0-9_-]{0,63})$"),
-    _pm("image tag length", r"[\w.-]{0,127}", r"[\w.-]{0,126}", r"[\w.-]{0,128}"),
+    _pm("image tag length", r"[A-Za-z0-9_.-]{0,127}", r"[A-Za-z0-9_.-]{0,126}", r"[A-Za-z0-9_.-]{0,128}"),
     _pm("image digest length", "{32,}", "{31,}", "{33,}"),
     _pm(
         "_PID length", '_PID = r"[a-z][a-z0-9-]{4,28}', '_PID = r"[a-z][a-z0-9-]{5,28}', '_PID = r"[a-z][a-z0-9-]{4,29}'
     ),
     _pm("service import name length", "{{0,47}}", "{{0,46}}", "{{0,48}}"),
     _pm("queue import ID length", "{{1,100}}", "{{1,99}}", "{{1,101}}"),
-    _pm("duration whole digits", r"\d{1,12}", r"\d{1,11}", r"\d{1,13}"),
-    _pm("duration fraction digits", r"\d{1,9}", r"\d{1,8}", r"\d{1,10}"),
+    _pm("duration whole digits", r"[0-9]{1,12}", r"[0-9]{1,11}", r"[0-9]{1,13}"),
+    _pm("duration fraction digits", r"[0-9]{1,9}", r"[0-9]{1,8}", r"[0-9]{1,10}"),
     _pm("QueueKey length", "[a-z0-9-]{0,49}", "[a-z0-9-]{0,48}", "[a-z0-9-]{0,50}"),
     # pydantic Field bounds, each inside its own field's declaration.
     _field("ProbeSettings", "http_path", "max_length=2048", "max_length=2047", "max_length=2049"),
