@@ -6,21 +6,25 @@ reads a stack file"). Scalars reach the program as their text; maps and lists as
 encoding/json, which writes 5.0 as 5). A bare key belongs to the project's namespace, and
 `project:config:key` is the old spelling of `project:key`.
 
-ruamel.yaml composes the document with YAML 1.2 tag resolution; the conversion below gives
-values Go's semantics. Every failure is a StackFileError naming the file and the key.
+PyYAML (which the Pulumi SDK already loads) composes the document with its C parser; its tag
+resolution is YAML 1.1, so the loader below resolves plain scalars with YAML 1.2's core schema
+as Go's yaml v3 reads it (ints may hold `_` and take 0x/0o/0b prefixes; no timestamps, no
+yes/no/on/off). The conversion below gives values Go's semantics. Every failure is a
+StackFileError naming the file and the key.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+import yaml
+from yaml.error import MarkedYAMLError, YAMLError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 SECRET = "[secret]"
 # Go's yaml v3 refuses documents whose aliases expand far beyond their size ("excessive
@@ -28,6 +32,27 @@ SECRET = "[secret]"
 # from hanging the plan.
 MAX_DECODED_NODES = 100_000
 _MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Yaml12Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Composes only (never constructs); plain scalars resolved by YAML 1.2's core schema."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+for _tag, _pattern, _first in [
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("int", r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+)$", list("-+0123456789")),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        list("-+.0123456789"),
+    ),
+    ("merge", r"^<<$", ["<"]),
+]:
+    _Yaml12Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), _first)
 
 
 class StackFileError(Exception):
@@ -53,7 +78,7 @@ def read_stack_file(path: Path, project: str) -> StackFile:
     except OSError as err:
         raise StackFileError(path, "", f"cannot be read: {err.strerror}") from None
     try:
-        root = YAML(typ="safe", pure=True).compose(text)
+        root = yaml.compose(text, Loader=_Yaml12Loader)
     except MarkedYAMLError as err:
         mark = err.problem_mark
         line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
