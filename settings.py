@@ -904,6 +904,20 @@ CHANNEL_PATTERN = rf"^(?:[0-9]{{1,30}}|projects/(?:{_PROJECT_REF})/notificationC
 CHANNEL_ALLOWED = 'a channel ID, e.g. "1234567890", or "projects/P/notificationChannels/ID"; each once'
 
 
+# A plain function, not the decorated method's body: mutmut mutates functions, not decorated methods.
+def _check_channels_once(channels: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, int] = {}
+    problems: list[tuple[str, Any, str]] = []
+    for i, channel in enumerate(channels):
+        channel_id = channel.rsplit("/", 1)[-1]
+        if channel_id in seen:
+            problems.append((f"[{i}]", channel, f"each channel once: it is notificationChannels[{seen[channel_id]}]"))
+        seen.setdefault(channel_id, i)
+    if problems:
+        raise _cross(problems)
+    return channels
+
+
 class MonitoringSettings(_Model):
     """Alert policies and a dashboard (`task-worker:monitoring`); see docs/operations.md."""
 
@@ -944,18 +958,7 @@ class MonitoringSettings(_Model):
     @field_validator("notification_channels")
     @classmethod
     def _channels_once(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
-        seen: dict[str, int] = {}
-        problems: list[tuple[str, Any, str]] = []
-        for i, channel in enumerate(channels):
-            channel_id = channel.rsplit("/", 1)[-1]
-            if channel_id in seen:
-                problems.append(
-                    (f"[{i}]", channel, f"each channel once: it is notificationChannels[{seen[channel_id]}]")
-                )
-            seen.setdefault(channel_id, i)
-        if problems:
-            raise _cross(problems)
-        return channels
+        return _check_channels_once(channels)
 
     def queue_thresholds(self, queue: QueueSettings) -> dict[str, Any]:
         """The queue's thresholds (snake_case): its own where set, else the stack's."""
@@ -1120,20 +1123,7 @@ class StackConfig(_Model):
 
     @model_validator(mode="after")
     def _dead_letter_env_fits(self) -> StackConfig:
-        fixed, per_queue = DEAD_LETTER_ENV_VARS
-        ours = fixed + per_queue * len(self.queues) if self.dead_letter.enabled else 0
-        total = len(self.service.env) + len(self.service.secrets) + ours
-        if ours and total > MAX_ENV_VARS:
-            raise _cross(
-                [
-                    (
-                        "deadLetter.enabled",
-                        True,
-                        f"expected env + secrets + the {ours} TASK_WORKER_* variables of dead letters "
-                        f"({fixed} + {per_queue} per queue key) ≤ {MAX_ENV_VARS} (Cloud Run's limit); it is {total}",
-                    )
-                ]
-            )
+        _check_dead_letter_env_fits(self)
         return self
 
     @model_validator(mode="after")
@@ -1191,6 +1181,23 @@ def _check_queue_count(config: StackConfig) -> None:
                 )
     if problems:
         raise _cross(problems)
+
+
+def _check_dead_letter_env_fits(config: StackConfig) -> None:
+    fixed, per_queue = DEAD_LETTER_ENV_VARS
+    ours = fixed + per_queue * len(config.queues) if config.dead_letter.enabled else 0
+    total = len(config.service.env) + len(config.service.secrets) + ours
+    if ours and total > MAX_ENV_VARS:
+        raise _cross(
+            [
+                (
+                    "deadLetter.enabled",
+                    True,
+                    f"expected env + secrets + the {ours} TASK_WORKER_* variables of dead letters "
+                    f"({fixed} + {per_queue} per queue key) ≤ {MAX_ENV_VARS} (Cloud Run's limit); it is {total}",
+                )
+            ]
+        )
 
 
 def _check_location_set(config: StackConfig) -> None:

@@ -28,9 +28,21 @@ KILL_TESTS = {
         "tests/test_mutation_kills_validators.py",
         "tests/test_mutation_kills_settings.py",
         "tests/test_limits.py",
+        "tests/test_mutation_kills_operations.py",
+        "tests/test_operations_config.py",
     ],
-    "components.": ["tests/test_mutation_kills_components.py", "tests/test_mutation_kills_naming.py"],
-    "policy.": ["tests/test_mutation_kills_policy.py", "tests/test_policy_dead_letter.py"],
+    "components.": [
+        "tests/test_mutation_kills_components.py",
+        "tests/test_mutation_kills_naming.py",
+        "tests/test_mutation_kills_operations.py",
+        "tests/test_operations_config.py",
+        "tests/test_dead_letter.py",
+    ],
+    "policy.": [
+        "tests/test_mutation_kills_policy.py",
+        "tests/test_policy_dead_letter.py",
+        "tests/test_mutation_kills_operations.py",
+    ],
 }
 WIDER = {
     "settings.": ["tests/test_settings.py", "tests/test_hostile_stack_files.py", "tests/test_stack.py"],
