@@ -47,17 +47,18 @@ def keys(**ours: Any) -> list[str]:
 MINUTES = ("backlogMinutes", "failingMinutes", "delayMinutes")
 SERVICE_MINUTES = ("errorMinutes", "latencyMinutes", "saturationMinutes")
 
-# (field, values at the limits, values one past them)
+# (field, values at the limits, values one past them): written out, never read from settings'
+# constants, so a changed constant fails here (tools/mutate_limits.py checks that it does).
 LIMITS: list[tuple[str, list[Any], list[Any]]] = [
-    *[(f, [1, s.ALERT_MAX_MINUTES], [0, s.ALERT_MAX_MINUTES + 1]) for f in MINUTES + SERVICE_MINUTES],
-    ("backlogDepth", [1, s.INT32_MAX], [0, s.INT32_MAX + 1]),
+    *[(f, [1, 1440], [0, 1441]) for f in MINUTES + SERVICE_MINUTES],
+    ("backlogDepth", [1, 2_147_483_647], [0, 2_147_483_648]),
     ("failingPercent", [0.001, 100], [0, 100.001, -1]),
     ("errorPercent", [0.001, 100], [0, 100.001]),
     ("latencyFraction", [0.001, 1], [0, 1.001]),
     ("saturationFraction", [0.001, 1], [0, 1.001]),
-    ("delaySeconds", [0.001, s.MAX_TASK_AGE_SECONDS], [0, s.MAX_TASK_AGE_SECONDS + 1]),
-    ("delayPercentile", list(s.ALERT_PERCENTILES), [90, 100, 0]),
-    ("latencyPercentile", list(s.ALERT_PERCENTILES), [90, 100]),
+    ("delaySeconds", [0.001, 2_678_400], [0, 2_678_401]),  # 31 days, a task's longest life
+    ("delayPercentile", [50, 95, 99], [90, 100, 0]),
+    ("latencyPercentile", [50, 95, 99], [90, 100]),
 ]
 
 

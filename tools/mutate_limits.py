@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_TESTS = [
     "tests/test_limits.py",
+    "tests/test_operations_config.py",
     "tests/test_mutation_kills_settings.py",
     "tests/test_mutation_kills_validators.py",
 ]
@@ -178,6 +179,36 @@ LIMITS: tuple[Limit, ...] = (
         "max_length=MAX_ENV_VARS - 1",
         "max_length=MAX_ENV_VARS + 1",
     ),
+    # Alert thresholds and dead-letter retention (task-worker:monitoring / deadLetter).
+    _pm("ALERT_MAX_MINUTES", "ALERT_MAX_MINUTES = 1440", "ALERT_MAX_MINUTES = 1439", "ALERT_MAX_MINUTES = 1441"),
+    _pm(
+        "MAX_TASK_AGE_SECONDS",
+        "MAX_TASK_AGE_SECONDS = 31 * 24 * 3600",
+        "MAX_TASK_AGE_SECONDS = 31 * 24 * 3600 - 1",
+        "MAX_TASK_AGE_SECONDS = 31 * 24 * 3600 + 1",
+    ),
+    _pm(
+        "MIN_RETENTION_SECONDS",
+        "MIN_RETENTION_SECONDS = 600",
+        "MIN_RETENTION_SECONDS = 599",
+        "MIN_RETENTION_SECONDS = 601",
+    ),
+    _pm(
+        "MAX_RETENTION_SECONDS",
+        "MAX_RETENTION_SECONDS = 31 * 24 * 3600",
+        "MAX_RETENTION_SECONDS = 31 * 24 * 3600 - 1",
+        "MAX_RETENTION_SECONDS = 31 * 24 * 3600 + 1",
+    ),
+    _pm(
+        "AlertMinutes ge",
+        "Field(ge=1, le=ALERT_MAX_MINUTES)",
+        "Field(ge=0, le=ALERT_MAX_MINUTES)",
+        "Field(ge=2, le=ALERT_MAX_MINUTES)",
+    ),
+    _pm("AlertPercent le", "Field(gt=0, le=100, ", "Field(gt=0, le=99.999, ", "Field(gt=0, le=100.001, "),
+    _pm("AlertPercent gt", "Field(gt=0, le=100, ", "Field(ge=0, le=100, ", "Field(gt=0.001, le=100, "),
+    _pm("AlertFraction le", "Field(gt=0, le=1, ", "Field(gt=0, le=0.999, ", "Field(gt=0, le=1.001, "),
+    _pm("BacklogDepth ge", "Field(ge=1, le=INT32_MAX)", "Field(ge=0, le=INT32_MAX)", "Field(ge=2, le=INT32_MAX)"),
     # The producer library's limits.
     _pm("MAX_TASK_BYTES", "= 1_000_000", "= 999_999", "= 1_000_001", file=PRODUCER),
     _pm(
