@@ -283,14 +283,18 @@ def test_location_change_replaces_everything_in_a_location() -> None:
 
 
 def test_against_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The test's own stack file, not the user's Pulumi.dev.yaml: its counts are this config's.
+    root = _stack_dir(tmp_path, "small", stack_file_text(**SMALL))
     base = tmp_path / "base.json"
-    assert plan.main(["dev", "--json", str(base)]) == 0
+    assert plan.main(["small", "--json", str(base)], root=root) == 0
+    cloud = sum(r["custom"] for r in json.loads(base.read_text())["resources"])
+    total = len(json.loads(base.read_text())["resources"])
     capsys.readouterr()
-    assert plan.main(["dev", "--against", str(base)]) == 0
+    assert plan.main(["small", "--against", str(base)], root=root) == 0
     out = capsys.readouterr().out
-    assert "\nDiff: 0 to create, 0 to update, 0 to replace, 0 to delete, 20 unchanged\n" in out
-    assert out.splitlines()[-1].startswith("26 resources")
-    assert plan.main(["dev", "--against", str(tmp_path / "missing.json")]) == 2
+    assert f"\nDiff: 0 to create, 0 to update, 0 to replace, 0 to delete, {cloud} unchanged\n" in out
+    assert out.splitlines()[-1].startswith(f"{total} resources")
+    assert plan.main(["small", "--against", str(tmp_path / "missing.json")], root=root) == 2
 
 
 def test_replace_table_names_only_fields_the_types_have() -> None:

@@ -158,5 +158,5 @@ def test_first_real_edits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     after = run_stack("dev", root)
     assert after.project == "acme-platform-dev"
     # The added queue is there; the ones before are still there.
-    assert len(after.of_type(QUEUE)) == len(queues)
+    assert len(after.of_type(QUEUE)) == sum(q.get("shards", 1) for q in queues.values())
     assert len(after.of_type(QUEUE)) >= len(before.of_type(QUEUE))
