@@ -922,7 +922,8 @@ class MonitoringSettings(_Model):
     """Alert policies and a dashboard (`task-worker:monitoring`); see docs/operations.md."""
 
     enabled: bool = _described(
-        "true: alert policies per queue and for the service, and one dashboard (Monitoring API enabled).",
+        "true: alert policies over the queues (an incident per queue) and for the service, and one dashboard "
+        "(Monitoring API enabled).",
         "true or false",
         default=True,
     )
@@ -959,6 +960,10 @@ class MonitoringSettings(_Model):
     @classmethod
     def _channels_once(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
         return _check_channels_once(channels)
+
+    def queue_defaults(self) -> dict[str, Any]:
+        """The stack's queue thresholds (snake_case): a queue's where it sets none of its own."""
+        return {name: getattr(self, name) for name in _QUEUE_ALERTS}
 
     def queue_thresholds(self, queue: QueueSettings) -> dict[str, Any]:
         """The queue's thresholds (snake_case): its own where set, else the stack's."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -111,6 +111,17 @@ DOCUMENTATION_MAX_CHARS = 8192
 DOCUMENTATION_MAX_BYTES = 10240
 # MetricThreshold.filter / denominatorFilter: "must not exceed 2048 Unicode characters".
 FILTER_MAX_CHARS = 2048
+# AlertPolicy.conditions: "A policy can have from one to six conditions" (Monitoring v3).
+CONDITIONS_MAX = 6
+# Documentation.subject: "truncated to 255 bytes or shorter" after variable expansion (Monitoring v3).
+SUBJECT_MAX_BYTES = 255
+# Cloud Tasks queue IDs: letters, digits and hyphens, at most 100 characters (settings.py checks the
+# named ones). A filter must hold the longest the stack can have, whatever Pulumi's auto-names are.
+QUEUE_ID_MAX_CHARS = 100
+# Documentation variables (cloud.google.com/monitoring/alerts/doc-variables): "resource.label.[KEY] The
+# value of the resource label [KEY]", filled in per incident. The conditions group by these labels, so
+# an incident's notification names its queue (or service). A literal "${" would be written "$${".
+QUEUE_ID_VAR = "${resource.label.queue_id}"
 # Aggregation.alignmentPeriod: at least 60 s, at most 90,000 s for alerting policies; duration: whole minutes.
 ALIGNMENT_SECONDS = 60
 RATIO_ALIGNMENT_SECONDS = 300
@@ -174,8 +185,10 @@ class TaskWorkerMonitoringArgs:
     queue_ids: Mapping[str, pulumi.Input[str]]
     max_instances: int
     timeout_seconds: int
-    # Per queue key; a key not given gets the defaults.
+    # Per queue key; a key not given gets queue_defaults. Queues with equal thresholds for a signal
+    # share its policy; the policy of the queues at queue_defaults is named after the signal alone.
     queue_thresholds: Mapping[str, QueueAlertThresholds] = field(default_factory=dict)
+    queue_defaults: QueueAlertThresholds = field(default_factory=QueueAlertThresholds)
     service_thresholds: ServiceAlertThresholds = field(default_factory=ServiceAlertThresholds)
     # Existing notification channels: IDs or full names (projects/P/notificationChannels/ID).
     # Empty: the policies exist and show in the console but page nobody.
@@ -189,22 +202,127 @@ class TaskWorkerMonitoringArgs:
 # --- Filters ---------------------------------------------------------------------------------------
 
 
+def queue_selector(queue_ids: Sequence[str]) -> str:
+    """The queues a condition watches: one by its ID, several by a regular expression of their IDs.
+
+    `monitoring.regex.full_match` is the filter language's (cloud.google.com/monitoring/api/v3/filters);
+    queue IDs are letters, digits and hyphens, so an alternation of them needs no escaping.
+    """
+    if len(queue_ids) == 1:
+        return f'resource.label.queue_id="{queue_ids[0]}"'
+    return f'resource.label.queue_id=monitoring.regex.full_match("{"|".join(queue_ids)}")'
+
+
 def metric_filter(
     metric: str,
     resource_labels: Mapping[str, str],
     metric_labels: Sequence[tuple[str, str, str]] = (),
+    queue_ids: Sequence[str] = (),
 ) -> str:
     """`metric.type="…" AND resource.type="…" AND resource.label.k="v" …` for a metric in METRICS."""
     fact = METRICS[metric]
     parts = [f'metric.type="{metric}"', f'resource.type="{fact.resource}"']
     parts += [f'resource.label.{k}="{v}"' for k, v in resource_labels.items()]
+    parts += [queue_selector(queue_ids)] if queue_ids else []
     parts += [f'metric.label.{k}{op}"{v}"' for k, op, v in metric_labels]
     return " AND ".join(parts)
+
+
+def _queue_labels(project: str, location: str) -> dict[str, str]:
+    return {"project_id": project, "location": location}
+
+
+def queue_filters(project: str, location: str, queue_ids: Sequence[str]) -> list[str]:
+    """Every filter a queue condition or chart renders for these queues."""
+    q = _queue_labels(project, location)
+    return [
+        metric_filter(QUEUE_DEPTH, q, queue_ids=queue_ids),
+        metric_filter(TASK_ATTEMPT_COUNT, q, [("response_code", "!=", "ok")], queue_ids=queue_ids),
+        metric_filter(TASK_ATTEMPT_COUNT, q, queue_ids=queue_ids),
+        metric_filter(TASK_ATTEMPT_DELAYS, q, queue_ids=queue_ids),
+    ]
+
+
+def queues_per_condition(project: str, location: str) -> int:
+    """How many queues one condition (or chart data set) watches: as many IDs of the longest kind
+    (QUEUE_ID_MAX_CHARS) as every queue filter holds within FILTER_MAX_CHARS — about 17."""
+    longest = "q" * QUEUE_ID_MAX_CHARS
+    n = 1
+    while max(map(len, queue_filters(project, location, [longest] * (n + 1)))) <= FILTER_MAX_CHARS:
+        n += 1
+    return n
 
 
 def channel_names(project: str, channels: Sequence[str]) -> list[str]:
     """Full notification channel names; a bare ID is taken to be in the stack's project."""
     return [c if c.startswith("projects/") else f"projects/{project}/notificationChannels/{c}" for c in channels]
+
+
+# --- Which policy watches which queues ------------------------------------------------------------
+
+# The thresholds each queue signal compares with: queues equal in these share a policy.
+SIGNAL_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "backlog": ("backlog_depth", "backlog_minutes"),
+    "failing": ("failing_percent", "failing_minutes"),
+    "delay": ("delay_percentile", "delay_seconds", "delay_minutes"),
+}
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """One alert policy over queues: a signal, its thresholds, the queue keys of each condition."""
+
+    suffix: str  # "backlog"; "<first key>-backlog" for queues with their own thresholds; "…-2" and on
+    signal: str
+    thresholds: QueueAlertThresholds
+    conditions: tuple[tuple[str, ...], ...]
+    at_defaults: bool = True  # False: queues with thresholds of their own for this signal
+    part: int = 1  # of the policies one set of thresholds needs (beyond CONDITIONS_MAX conditions)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(key for condition in self.conditions for key in condition)
+
+
+def _batches(items: Sequence[Any], size: int) -> list[tuple[Any, ...]]:
+    return [tuple(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def queue_policies(
+    keys: Sequence[str],
+    thresholds: Mapping[str, QueueAlertThresholds],
+    defaults: QueueAlertThresholds,
+    per_condition: int,
+) -> list[QueuePolicy]:
+    """The queue policies of a stack: per signal, one per set of equal thresholds, split into
+    conditions of `per_condition` queues and policies of CONDITIONS_MAX conditions.
+
+    A condition groups by queue ID, so each queue is its own time series: a queue that crosses the
+    threshold opens its own incident, named in the notification. 50 queues at the defaults take 3
+    policies, not 150 (alerting policies are a per-project quota, shared by every stack there).
+    """
+    policies: list[QueuePolicy] = []
+    for signal, fields in SIGNAL_FIELDS.items():
+        groups: dict[tuple[Any, ...], list[str]] = {}
+        for key in keys:
+            t = thresholds.get(key, defaults)
+            groups.setdefault(tuple(getattr(t, f) for f in fields), []).append(key)
+        at_defaults = tuple(getattr(defaults, f) for f in fields)
+        for values, members in groups.items():
+            base = signal if values == at_defaults else f"{members[0]}-{signal}"
+            parts = _batches(_batches(members, per_condition), CONDITIONS_MAX)
+            for i, conditions in enumerate(parts):
+                policies.append(
+                    QueuePolicy(
+                        base if i == 0 else f"{base}-{i + 1}",
+                        signal,
+                        thresholds.get(members[0], defaults),
+                        conditions,
+                        at_defaults=values == at_defaults,
+                        part=i + 1,
+                    )
+                )
+    return policies
 
 
 @dataclass(frozen=True)
@@ -214,8 +332,15 @@ class _Names:
     project: str
     location: str
     service: str
-    queue_key: str = ""
-    queue_id: str = ""
+    # Queue key -> queue ID: the queues the policy watches (or, for the service, every queue).
+    queues: Mapping[str, str] = field(default_factory=dict)
+    # False when the list would not fit Google's limit for the runbook: it then points to the output.
+    list_queues: bool = True
+
+    @property
+    def queue_id(self) -> str:
+        # The incident's queue, filled in by Monitoring in the notification.
+        return QUEUE_ID_VAR
 
     @property
     def queue_path(self) -> str:
@@ -224,6 +349,16 @@ class _Names:
     @property
     def where(self) -> str:
         return f"--location={self.location} --project={self.project}"
+
+
+def _fits(text: str) -> bool:
+    return len(text) <= DOCUMENTATION_MAX_CHARS and len(text.encode()) <= DOCUMENTATION_MAX_BYTES
+
+
+def fitted(render: Callable[[_Names], str], names: _Names) -> str:
+    """The runbook with its list of queues, or without it when the list would break Google's limit."""
+    text = render(names)
+    return text if _fits(text) else render(replace(names, list_queues=False))
 
 
 # --- Runbooks (markdown; Documentation.content) --------------------------------------------------------
@@ -238,9 +373,20 @@ def _worker_logs(n: _Names) -> str:
     )
 
 
-def _queue_common(n: _Names) -> str:
-    return f"""**Queue** `{n.queue_path}` (key `{n.queue_key}`), **service** `{n.service}` in `{n.location}`.
+def _queue_list(n: _Names) -> str:
+    if not n.list_queues:
+        return (
+            f"This policy watches {len(n.queues)} queues of the stack; `pulumi stack output queues` "
+            "maps each key of the stack file to its queue path.\n"
+        )
+    lines = "\n".join(f"- `{qid}`: key `{key}`" for key, qid in n.queues.items())
+    return f"This policy watches these queues (queue ID: key in the stack file):\n\n{lines}\n"
 
+
+def _queue_common(n: _Names) -> str:
+    return f"""**Queue** `{n.queue_path}` (the incident's), **service** `{n.service}` in `{n.location}`.
+
+{_queue_list(n)}
 Check the queue's state and retry settings:
 
 ```
@@ -273,7 +419,7 @@ gcloud tasks queues resume {n.queue_id} {n.where}   # when fixed
 ```
 
 Unless the stack file says `paused`, the next `pulumi up` resumes the queue. To keep it paused across deploys,
-set `task-worker:queues.{n.queue_key}.paused: true` in the stack file.
+set `task-worker:queues.<key>.paused: true` in the stack file (the queue's key: see the list above).
 """
 
 
@@ -288,7 +434,7 @@ gcloud tasks queues purge {n.queue_id} {n.where}
 
 
 def runbook_backlog(n: _Names, t: QueueAlertThresholds) -> str:
-    return f"""## Queue `{n.queue_key}`: backlog above {t.backlog_depth} tasks for {t.backlog_minutes} min
+    return f"""## Queue `{n.queue_id}`: backlog above {t.backlog_depth} tasks for {t.backlog_minutes} min
 
 **What it means.** Tasks arrive faster than the queue dispatches them, or dispatch is stuck (queue
 paused, the service answering errors so tasks wait in backoff, rate limits too low). Nothing is lost
@@ -300,7 +446,7 @@ yet: tasks live up to 31 days in a queue.
 2. Errors in the worker logs? Then this is the failing-tasks alert's matter: fix the worker first;
    raising limits only multiplies the errors.
 3. Worker healthy but too slow? Raise the queue's dispatch limits in the stack file
-   (`task-worker:queues.{n.queue_key}.maxDispatchesPerSecond`, ≤ 500, and `maxConcurrentDispatches`,
+   (`task-worker:queues.<key>.maxDispatchesPerSecond`, ≤ 500, and `maxConcurrentDispatches`,
    ≤ maxInstances × concurrency) and the service's `maxInstances`, then `pulumi up`. Stop-gap that the
    next deploy reverts:
    ```
@@ -313,7 +459,7 @@ yet: tasks live up to 31 days in a queue.
 
 
 def runbook_failing(n: _Names, t: QueueAlertThresholds) -> str:
-    return f"""## Queue `{n.queue_key}`: over {t.failing_percent:g} % of task attempts fail ({t.failing_minutes} min)
+    return f"""## Queue `{n.queue_id}`: over {t.failing_percent:g} % of task attempts fail ({t.failing_minutes} min)
 
 **What it means.** The worker answers tasks of this queue with non-2xx codes, times out, or cannot be
 reached (401/403: the invoker's token or `roles/run.invoker`; 404: wrong path; 429/503: no capacity;
@@ -321,7 +467,7 @@ reached (401/403: the invoker's token or `roles/run.invoker`; 404: wrong path; 4
 Tasks deletes it silently** (unless the worker publishes it to the dead-letter topic).
 
 {_queue_common(n)}
-See which codes fail: the dashboard's "attempts by response code" chart for this queue.
+See which codes fail: the dashboard's "attempts by response code" chart.
 
 **What to do.**
 1. 401/403: check `roles/run.invoker` of the invoker account on `{n.service}` and the queue's
@@ -339,7 +485,7 @@ See which codes fail: the dashboard's "attempts by response code" chart for this
 
 def runbook_delay(n: _Names, t: QueueAlertThresholds) -> str:
     title = f"p{t.delay_percentile} attempt delay above {t.delay_seconds:g} s ({t.delay_minutes} min)"
-    return f"""## Queue `{n.queue_key}`: {title}
+    return f"""## Queue `{n.queue_id}`: {title}
 
 **What it means.** Attempts start well after their scheduled time: the queue is falling behind
 (dispatch rate or concurrency limits reached, Cloud Tasks throttling because the service answers
@@ -350,7 +496,7 @@ def runbook_delay(n: _Names, t: QueueAlertThresholds) -> str:
 1. Is the service saturated (the instance-count alert, 429s in the attempts chart)? Raise its
    `maxInstances` (stack file `task-worker:service.maxInstances`, then `pulumi up`).
 2. Is the queue at its own limits? Raise `maxDispatchesPerSecond` / `maxConcurrentDispatches` for
-   `{n.queue_key}` in the stack file (stop-gap: `gcloud tasks queues update {n.queue_id} {n.where}
+   its key in the stack file (stop-gap: `gcloud tasks queues update {n.queue_id} {n.where}
    --max-dispatches-per-second=…`; the next deploy reverts it).
 3. Many retries? Then the failing-tasks alert tells the cause; pausing is better than letting
    retries crowd out fresh work:
@@ -369,8 +515,16 @@ gcloud run revisions list --service={n.service} --region={n.location} --project=
 """
 
 
-def _pause_all(n: _Names, queue_ids: Mapping[str, str]) -> str:
-    lines = "\n".join(f"gcloud tasks queues pause {qid} {n.where}   # {key}" for key, qid in queue_ids.items())
+def _pause_all(n: _Names) -> str:
+    if not n.list_queues:
+        return f"""To stop tasks from burning their retries meanwhile, pause the stack's {len(n.queues)} queues
+(`pulumi stack output queues` lists them; resume with `resume`):
+
+```
+gcloud tasks queues pause QUEUE_ID {n.where}
+```
+"""
+    lines = "\n".join(f"gcloud tasks queues pause {qid} {n.where}   # {key}" for key, qid in n.queues.items())
     return f"""To stop tasks from burning their retries meanwhile, pause the queues (resume with `resume`):
 
 ```
@@ -379,7 +533,7 @@ def _pause_all(n: _Names, queue_ids: Mapping[str, str]) -> str:
 """
 
 
-def runbook_errors(n: _Names, t: ServiceAlertThresholds, queue_ids: Mapping[str, str]) -> str:
+def runbook_errors(n: _Names, t: ServiceAlertThresholds) -> str:
     return f"""## Service `{n.service}`: over {t.error_percent:g} % of requests answered 5xx ({t.error_minutes} min)
 
 **What it means.** The worker fails (crashes, unhandled exceptions, out of memory) or Cloud Run
@@ -395,7 +549,7 @@ a task attempt that Cloud Tasks will retry — and drop after its last attempt.
 2. Out of memory ("Memory limit … exceeded" in the logs)? Raise `task-worker:service.memory`.
 3. A dependency down (database, API)? Pause the queues until it is back.
 
-{_pause_all(n, queue_ids)}"""
+{_pause_all(n)}"""
 
 
 def runbook_latency(n: _Names, t: ServiceAlertThresholds, timeout_seconds: int) -> str:
@@ -440,6 +594,10 @@ def runbook_saturation(n: _Names, t: ServiceAlertThresholds, max_instances: int,
 # --- Dashboard -------------------------------------------------------------------------------------
 
 _COLUMNS = 48  # MosaicLayout.columns: 1–48 (Monitoring v1)
+# ⚠ Widgets on one custom dashboard: 100 since Google's Monitoring release notes of 2025-05-02 (40
+# before), as GoogleCloudPlatform/monitoring-dashboard-samples#1004 quotes them; not read on the
+# quotas page itself. The layout below needs 3 + 3 per ~100 queues: 33 at Cloud Tasks' 1,000.
+DASHBOARD_MAX_WIDGETS = 100
 _TILE_W, _TILE_H = 16, 16
 
 
@@ -453,53 +611,62 @@ def _aggregation(aligner: str, reducer: str | None = None, group_by: Sequence[st
 
 def _chart(
     title: str,
-    filter_: str,
+    filters: Sequence[str],
     aggregation: Mapping[str, Any],
     plot: str = "LINE",
     threshold: float | None = None,
     unit: str = "",
 ) -> dict[str, Any]:
-    data_set: dict[str, Any] = {
-        "timeSeriesQuery": {"timeSeriesFilter": {"filter": filter_, "aggregation": dict(aggregation)}},
-        "plotType": plot,
-        "targetAxis": "Y1",
-    }
-    if unit:
-        data_set["timeSeriesQuery"]["unitOverride"] = unit
-    chart: dict[str, Any] = {"dataSets": [data_set], "yAxis": {"scale": "LINEAR"}}
+    data_sets: list[dict[str, Any]] = []
+    for filter_ in filters:
+        data_set: dict[str, Any] = {
+            "timeSeriesQuery": {"timeSeriesFilter": {"filter": filter_, "aggregation": dict(aggregation)}},
+            "plotType": plot,
+            "targetAxis": "Y1",
+        }
+        if unit:
+            data_set["timeSeriesQuery"]["unitOverride"] = unit
+        data_sets.append(data_set)
+    chart: dict[str, Any] = {"dataSets": data_sets, "yAxis": {"scale": "LINEAR"}}
     if threshold is not None:
         chart["thresholds"] = [{"value": threshold, "targetAxis": "Y1"}]
     return {"title": title, "xyChart": chart}
 
 
-def dashboard(
-    args: TaskWorkerMonitoringArgs,
-    service: str,
-    queue_ids: Mapping[str, str],
-) -> dict[str, Any]:
-    """The dashboard as Google's Monitoring v1 Dashboard JSON: one row per queue, one for the service."""
+def dashboard(args: TaskWorkerMonitoringArgs, service: str, queue_ids: Mapping[str, str]) -> dict[str, Any]:
+    """The dashboard as Google's Monitoring v1 Dashboard JSON: a row of queue charts (a line per queue)
+    for every CONDITIONS_MAX × queues_per_condition queues, one row for the service.
+
+    A chart holds one data set per filter-sized share of the queues, at most CONDITIONS_MAX of them; a
+    dashboard grows by a row per ~100 queues, not per queue (Google caps a dashboard's widgets).
+    """
+    per_condition = queues_per_condition(args.project, args.location)
+    rows = _batches(_batches(list(queue_ids), per_condition), CONDITIONS_MAX)
+    q = _queue_labels(args.project, args.location)
+    d = args.queue_defaults
+    by_queue = ["resource.label.queue_id"]
     widgets: list[dict[str, Any]] = []
-    for key, qid in queue_ids.items():
-        t = args.queue_thresholds.get(key, QueueAlertThresholds())
-        q = _queue_labels(args, qid)
+    for i, row in enumerate(rows):
+        part = f" ({i + 1} of {len(rows)})" if len(rows) > 1 else ""
+        shares = [[queue_ids[key] for key in share] for share in row]
         widgets += [
             _chart(
-                f"Queue {key}: depth (tasks)",
-                metric_filter(QUEUE_DEPTH, q),
-                _aggregation("ALIGN_MAX", "REDUCE_SUM", ["resource.label.queue_id"]),
-                threshold=t.backlog_depth,
+                f"Queues{part}: depth by queue (tasks; line: the stack's backlog threshold)",
+                [metric_filter(QUEUE_DEPTH, q, queue_ids=ids) for ids in shares],
+                _aggregation("ALIGN_MAX", "REDUCE_SUM", by_queue),
+                threshold=d.backlog_depth,
             ),
             _chart(
-                f"Queue {key}: attempts by response code (/s)",
-                metric_filter(TASK_ATTEMPT_COUNT, q),
+                f"Queues{part}: attempts by response code (/s)",
+                [metric_filter(TASK_ATTEMPT_COUNT, q, queue_ids=ids) for ids in shares],
                 _aggregation("ALIGN_RATE", "REDUCE_SUM", ["metric.label.response_code"]),
                 plot="STACKED_BAR",
             ),
             _chart(
-                f"Queue {key}: p{t.delay_percentile} attempt delay (ms)",
-                metric_filter(TASK_ATTEMPT_DELAYS, q),
-                _aggregation(f"ALIGN_PERCENTILE_{t.delay_percentile}", "REDUCE_MAX", ["resource.label.queue_id"]),
-                threshold=t.delay_seconds * 1000,
+                f"Queues{part}: p{d.delay_percentile} attempt delay by queue (ms)",
+                [metric_filter(TASK_ATTEMPT_DELAYS, q, queue_ids=ids) for ids in shares],
+                _aggregation(f"ALIGN_PERCENTILE_{d.delay_percentile}", "REDUCE_MAX", by_queue),
+                threshold=d.delay_seconds * 1000,
             ),
         ]
     s = args.service_thresholds
@@ -507,19 +674,19 @@ def dashboard(
     widgets += [
         _chart(
             f"Service {service}: requests by response class (/s)",
-            metric_filter(RUN_REQUEST_COUNT, svc),
+            [metric_filter(RUN_REQUEST_COUNT, svc)],
             _aggregation("ALIGN_RATE", "REDUCE_SUM", ["metric.label.response_code_class"]),
             plot="STACKED_BAR",
         ),
         _chart(
             f"Service {service}: p{s.latency_percentile} latency (ms; timeout {args.timeout_seconds} s)",
-            metric_filter(RUN_REQUEST_LATENCIES, svc),
+            [metric_filter(RUN_REQUEST_LATENCIES, svc)],
             _aggregation(f"ALIGN_PERCENTILE_{s.latency_percentile}", "REDUCE_MAX", ["resource.label.service_name"]),
             threshold=args.timeout_seconds * 1000,
         ),
         _chart(
             f"Service {service}: instances by state (max {args.max_instances})",
-            metric_filter(RUN_INSTANCE_COUNT, svc),
+            [metric_filter(RUN_INSTANCE_COUNT, svc)],
             _aggregation("ALIGN_MAX", "REDUCE_SUM", ["metric.label.state"]),
             plot="STACKED_AREA",
             threshold=args.max_instances,
@@ -543,10 +710,6 @@ def dashboard(
     }
 
 
-def _queue_labels(args: TaskWorkerMonitoringArgs, queue_id: str) -> dict[str, str]:
-    return {"project_id": args.project, "location": args.location, "queue_id": queue_id}
-
-
 def _service_labels(args: TaskWorkerMonitoringArgs, service: str) -> dict[str, str]:
     return {"project_id": args.project, "location": args.location, "service_name": service}
 
@@ -558,14 +721,24 @@ def _service_labels(args: TaskWorkerMonitoringArgs, service: str) -> dict[str, s
 class _Alert:
     suffix: str
     display_name: str
+    subject: str
     severity: str
-    condition: gcp.monitoring.AlertPolicyConditionArgs
+    conditions: Sequence[gcp.monitoring.AlertPolicyConditionArgs]
     runbook: pulumi.Output[str]
     labels: Mapping[str, str]
 
 
+# Per queue signal: the policy's title, severity and runbook.
+_QUEUE_SIGNALS: Mapping[str, tuple[str, str, Callable[[_Names, QueueAlertThresholds], str]]] = {
+    "backlog": ("backlog", "WARNING", runbook_backlog),
+    "failing": ("failing tasks", "ERROR", runbook_failing),
+    "delay": ("falling behind", "WARNING", runbook_delay),
+}
+
+
 class TaskWorkerMonitoring(pulumi.ComponentResource):
-    """Alert policies per queue and for the service, and one dashboard, for one stack."""
+    """Alert policies over the queues (per signal and thresholds) and for the service, and one
+    dashboard, for one stack."""
 
     policies: dict[str, gcp.monitoring.AlertPolicy]
     dashboard: gcp.monitoring.Dashboard
@@ -581,11 +754,15 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
         self.pages_nobody = not self.notification_channels
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         service = pulumi.Output.from_input(args.service_name)
+        keys = list(args.queue_ids)
+        queue_ids = pulumi.Output.all(*args.queue_ids.values()).apply(lambda v: dict(zip(keys, v, strict=True)))
 
-        alerts: list[_Alert] = []
-        for key, queue_id in args.queue_ids.items():
-            alerts += self._queue_alerts(args, key, pulumi.Output.from_input(queue_id), service)
-        alerts += self._service_alerts(args, service)
+        per_condition = queues_per_condition(args.project, args.location)
+        alerts = [
+            self._queue_alert(args, policy, queue_ids, service)
+            for policy in queue_policies(keys, args.queue_thresholds, args.queue_defaults, per_condition)
+        ]
+        alerts += self._service_alerts(args, service, queue_ids)
 
         self.policies = {}
         for alert in alerts:
@@ -596,11 +773,11 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
                     display_name=alert.display_name,
                     combiner="OR",
                     severity=alert.severity,
-                    conditions=[alert.condition],
+                    conditions=list(alert.conditions),
                     notification_channels=self.notification_channels,
                     documentation=gcp.monitoring.AlertPolicyDocumentationArgs(
                         mime_type="text/markdown",
-                        subject=alert.display_name,
+                        subject=alert.subject,
                         content=alert.runbook,
                     ),
                     # An incident whose signal stops (no failing attempts any more) closes after 30 min.
@@ -610,13 +787,12 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
-        ids = pulumi.Output.all(*args.queue_ids.values())
         self.dashboard = gcp.monitoring.Dashboard(
             f"{name}-dashboard",
             gcp.monitoring.DashboardArgs(
                 project=args.project,
-                dashboard_json=pulumi.Output.all(service, ids).apply(
-                    lambda v: json.dumps(dashboard(args, v[0], dict(zip(args.queue_ids, v[1], strict=True))))
+                dashboard_json=pulumi.Output.all(service, queue_ids).apply(
+                    lambda v: json.dumps(dashboard(args, v[0], v[1]))
                 ),
             ),
             opts=child,
@@ -630,167 +806,220 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _queue_alerts(
-        args: TaskWorkerMonitoringArgs, key: str, queue_id: pulumi.Output[str], service: pulumi.Output[str]
-    ) -> list[_Alert]:
-        t = args.queue_thresholds.get(key, QueueAlertThresholds())
-        names = pulumi.Output.all(service, queue_id).apply(
-            lambda v: _Names(args.project, args.location, v[0], key, v[1])
-        )
-        labels = queue_id.apply(lambda qid: _queue_labels(args, qid))
-        by_queue = ["resource.label.queue_id"]
-        ratio = _threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_queue)
-        return [
-            _Alert(
-                f"{key}-backlog",
-                f"{args.title}: queue {key} backlog",
-                "WARNING",
-                gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=f"queue depth > {t.backlog_depth} for {t.backlog_minutes} min",
-                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                        filter=labels.apply(lambda q: metric_filter(QUEUE_DEPTH, q)),
-                        aggregations=[_threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", by_queue)],
-                        comparison="COMPARISON_GT",
-                        threshold_value=t.backlog_depth,
-                        duration=f"{t.backlog_minutes * 60}s",
-                    ),
-                ),
-                names.apply(lambda n: runbook_backlog(n, t)),
-                {"queue": key, "signal": "backlog"},
-            ),
-            _Alert(
-                f"{key}-failing",
-                f"{args.title}: queue {key} failing tasks",
-                "ERROR",
-                gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=f"non-OK attempts > {t.failing_percent:g} % for {t.failing_minutes} min",
-                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                        # Numerator: attempts answered with anything but OK; denominator: all attempts.
-                        filter=labels.apply(
-                            lambda q: metric_filter(TASK_ATTEMPT_COUNT, q, [("response_code", "!=", "ok")])
-                        ),
-                        aggregations=[ratio],
-                        denominator_filter=labels.apply(lambda q: metric_filter(TASK_ATTEMPT_COUNT, q)),
-                        denominator_aggregations=[
-                            _denominator_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_queue)
-                        ],
-                        comparison="COMPARISON_GT",
-                        threshold_value=t.failing_percent / 100,
-                        duration=f"{t.failing_minutes * 60}s",
-                    ),
-                ),
-                names.apply(lambda n: runbook_failing(n, t)),
-                {"queue": key, "signal": "failing"},
-            ),
-            _Alert(
-                f"{key}-delay",
-                f"{args.title}: queue {key} falling behind",
-                "WARNING",
-                gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=(
-                        f"p{t.delay_percentile} attempt delay > {t.delay_seconds:g} s for {t.delay_minutes} min"
-                    ),
-                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                        filter=labels.apply(lambda q: metric_filter(TASK_ATTEMPT_DELAYS, q)),
-                        aggregations=[
-                            _threshold_aggregation(
-                                RATIO_ALIGNMENT_SECONDS,
-                                f"ALIGN_PERCENTILE_{t.delay_percentile}",
-                                "REDUCE_MAX",
-                                by_queue,
-                            )
-                        ],
-                        comparison="COMPARISON_GT",
-                        threshold_value=t.delay_seconds * 1000,  # the metric is in ms
-                        duration=f"{t.delay_minutes * 60}s",
-                    ),
-                ),
-                names.apply(lambda n: runbook_delay(n, t)),
-                {"queue": key, "signal": "delay"},
-            ),
+    def _queue_alert(
+        args: TaskWorkerMonitoringArgs,
+        policy: QueuePolicy,
+        queue_ids: pulumi.Output[dict[str, str]],
+        service: pulumi.Output[str],
+    ) -> _Alert:
+        title, severity, runbook = _QUEUE_SIGNALS[policy.signal]
+        t = policy.thresholds
+        condition = _QUEUE_CONDITIONS[policy.signal]
+        q = _queue_labels(args.project, args.location)
+        n = len(policy.conditions)
+        conditions = [
+            condition(
+                t,
+                q,
+                queue_ids.apply(lambda ids, share=share: [ids[key] for key in share]),
+                f" (part {i + 1} of {n})" if n > 1 else "",
+            )
+            for i, share in enumerate(policy.conditions)
         ]
+        watched = policy.keys
+        names = pulumi.Output.all(service, queue_ids).apply(
+            lambda v: _Names(args.project, args.location, v[0], {key: v[1][key] for key in watched})
+        )
+        # The queues with their own thresholds are named by their first key ("+": and more).
+        own = "" if policy.at_defaults else f" ({watched[0]}{' +' if len(watched) > 1 else ''})"
+        part = f" [{policy.part}]" if policy.part > 1 else ""
+        display_name = f"{args.title}: queue {title}{own}{part}"
+        return _Alert(
+            policy.suffix,
+            display_name,
+            f"{args.title}: queue {QUEUE_ID_VAR} {title}",
+            severity,
+            conditions,
+            names.apply(lambda names_: fitted(lambda x: runbook(x, t), names_)),
+            {"signal": policy.signal},
+        )
 
     @staticmethod
-    def _service_alerts(args: TaskWorkerMonitoringArgs, service: pulumi.Output[str]) -> list[_Alert]:
+    def _service_alerts(
+        args: TaskWorkerMonitoringArgs, service: pulumi.Output[str], queue_ids: pulumi.Output[dict[str, str]]
+    ) -> list[_Alert]:
         t = args.service_thresholds
-        ids = pulumi.Output.all(*args.queue_ids.values()).apply(lambda v: dict(zip(args.queue_ids, v, strict=True)))
+        # Only the 5xx runbook lists the queues (to pause them all): the others wait for the service only.
+        with_queues = pulumi.Output.all(service, queue_ids).apply(
+            lambda v: _Names(args.project, args.location, v[0], v[1])
+        )
         names = service.apply(lambda s: _Names(args.project, args.location, s))
         labels = service.apply(lambda s: _service_labels(args, s))
         by_service = ["resource.label.service_name"]
         at = max(1, math.ceil(args.max_instances * t.saturation_fraction))
         latency_ms = t.latency_fraction * args.timeout_seconds * 1000
+        errors, latency, saturation = (
+            f"{args.title}: service 5xx",
+            f"{args.title}: service latency near timeout",
+            f"{args.title}: service at max instances",
+        )
         return [
             _Alert(
                 "service-errors",
-                f"{args.title}: service 5xx",
+                errors,
+                errors,
                 "ERROR",
-                gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=f"5xx share > {t.error_percent:g} % for {t.error_minutes} min",
-                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                        filter=labels.apply(
-                            lambda s: metric_filter(RUN_REQUEST_COUNT, s, [("response_code_class", "=", "5xx")])
+                [
+                    gcp.monitoring.AlertPolicyConditionArgs(
+                        display_name=f"5xx share > {t.error_percent:g} % for {t.error_minutes} min",
+                        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                            filter=labels.apply(
+                                lambda s: metric_filter(RUN_REQUEST_COUNT, s, [("response_code_class", "=", "5xx")])
+                            ),
+                            aggregations=[
+                                _threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service)
+                            ],
+                            denominator_filter=labels.apply(lambda s: metric_filter(RUN_REQUEST_COUNT, s)),
+                            denominator_aggregations=[
+                                _denominator_aggregation(
+                                    RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service
+                                )
+                            ],
+                            comparison="COMPARISON_GT",
+                            threshold_value=t.error_percent / 100,
+                            duration=f"{t.error_minutes * 60}s",
                         ),
-                        aggregations=[
-                            _threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service)
-                        ],
-                        denominator_filter=labels.apply(lambda s: metric_filter(RUN_REQUEST_COUNT, s)),
-                        denominator_aggregations=[
-                            _denominator_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service)
-                        ],
-                        comparison="COMPARISON_GT",
-                        threshold_value=t.error_percent / 100,
-                        duration=f"{t.error_minutes * 60}s",
-                    ),
-                ),
-                pulumi.Output.all(names, ids).apply(lambda v: runbook_errors(v[0], t, v[1])),
+                    )
+                ],
+                with_queues.apply(lambda n: fitted(lambda x: runbook_errors(x, t), n)),
                 {"signal": "errors"},
             ),
             _Alert(
                 "service-latency",
-                f"{args.title}: service latency near timeout",
+                latency,
+                latency,
                 "WARNING",
-                gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=(
-                        f"p{t.latency_percentile} latency > {latency_ms / 1000:g} s "
-                        f"({t.latency_fraction:.0%} of the {args.timeout_seconds} s timeout)"
-                    ),
-                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                        filter=labels.apply(lambda s: metric_filter(RUN_REQUEST_LATENCIES, s)),
-                        aggregations=[
-                            _threshold_aggregation(
-                                RATIO_ALIGNMENT_SECONDS,
-                                f"ALIGN_PERCENTILE_{t.latency_percentile}",
-                                "REDUCE_MAX",
-                                by_service,
-                            )
-                        ],
-                        comparison="COMPARISON_GT",
-                        threshold_value=latency_ms,
-                        duration=f"{t.latency_minutes * 60}s",
-                    ),
-                ),
+                [
+                    gcp.monitoring.AlertPolicyConditionArgs(
+                        display_name=(
+                            f"p{t.latency_percentile} latency > {latency_ms / 1000:g} s "
+                            f"({t.latency_fraction:.0%} of the {args.timeout_seconds} s timeout)"
+                        ),
+                        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                            filter=labels.apply(lambda s: metric_filter(RUN_REQUEST_LATENCIES, s)),
+                            aggregations=[
+                                _threshold_aggregation(
+                                    RATIO_ALIGNMENT_SECONDS,
+                                    f"ALIGN_PERCENTILE_{t.latency_percentile}",
+                                    "REDUCE_MAX",
+                                    by_service,
+                                )
+                            ],
+                            comparison="COMPARISON_GT",
+                            threshold_value=latency_ms,
+                            duration=f"{t.latency_minutes * 60}s",
+                        ),
+                    )
+                ],
                 names.apply(lambda n: runbook_latency(n, t, args.timeout_seconds)),
                 {"signal": "latency"},
             ),
             _Alert(
                 "service-saturation",
-                f"{args.title}: service at max instances",
+                saturation,
+                saturation,
                 "WARNING",
-                gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=f"instances ≥ {at} (maxInstances {args.max_instances}) for {t.saturation_minutes} min",
-                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                        filter=labels.apply(lambda s: metric_filter(RUN_INSTANCE_COUNT, s)),
-                        # Max per revision and state, summed: every instance of the service.
-                        aggregations=[_threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", by_service)],
-                        comparison="COMPARISON_GE",
-                        threshold_value=at,
-                        duration=f"{t.saturation_minutes * 60}s",
-                    ),
-                ),
+                [
+                    gcp.monitoring.AlertPolicyConditionArgs(
+                        display_name=(
+                            f"instances ≥ {at} (maxInstances {args.max_instances}) for {t.saturation_minutes} min"
+                        ),
+                        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                            filter=labels.apply(lambda s: metric_filter(RUN_INSTANCE_COUNT, s)),
+                            # Max per revision and state, summed: every instance of the service.
+                            aggregations=[
+                                _threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", by_service)
+                            ],
+                            comparison="COMPARISON_GE",
+                            threshold_value=at,
+                            duration=f"{t.saturation_minutes * 60}s",
+                        ),
+                    )
+                ],
                 names.apply(lambda n: runbook_saturation(n, t, args.max_instances, at)),
                 {"signal": "saturation"},
             ),
         ]
+
+
+# --- Queue conditions: one per share of a policy's queues; each groups by queue ID -----------------
+
+_BY_QUEUE = ("resource.label.queue_id",)
+
+
+def _backlog_condition(
+    t: QueueAlertThresholds, q: Mapping[str, str], ids: pulumi.Output[list[str]], part: str
+) -> gcp.monitoring.AlertPolicyConditionArgs:
+    return gcp.monitoring.AlertPolicyConditionArgs(
+        display_name=f"queue depth > {t.backlog_depth} for {t.backlog_minutes} min{part}",
+        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+            filter=ids.apply(lambda v: metric_filter(QUEUE_DEPTH, q, queue_ids=v)),
+            aggregations=[_threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", _BY_QUEUE)],
+            comparison="COMPARISON_GT",
+            threshold_value=t.backlog_depth,
+            duration=f"{t.backlog_minutes * 60}s",
+        ),
+    )
+
+
+def _failing_condition(
+    t: QueueAlertThresholds, q: Mapping[str, str], ids: pulumi.Output[list[str]], part: str
+) -> gcp.monitoring.AlertPolicyConditionArgs:
+    return gcp.monitoring.AlertPolicyConditionArgs(
+        display_name=f"non-OK attempts > {t.failing_percent:g} % for {t.failing_minutes} min{part}",
+        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+            # Numerator: attempts answered with anything but OK; denominator: all attempts.
+            filter=ids.apply(
+                lambda v: metric_filter(TASK_ATTEMPT_COUNT, q, [("response_code", "!=", "ok")], queue_ids=v)
+            ),
+            aggregations=[_threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", _BY_QUEUE)],
+            denominator_filter=ids.apply(lambda v: metric_filter(TASK_ATTEMPT_COUNT, q, queue_ids=v)),
+            denominator_aggregations=[
+                _denominator_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", _BY_QUEUE)
+            ],
+            comparison="COMPARISON_GT",
+            threshold_value=t.failing_percent / 100,
+            duration=f"{t.failing_minutes * 60}s",
+        ),
+    )
+
+
+def _delay_condition(
+    t: QueueAlertThresholds, q: Mapping[str, str], ids: pulumi.Output[list[str]], part: str
+) -> gcp.monitoring.AlertPolicyConditionArgs:
+    return gcp.monitoring.AlertPolicyConditionArgs(
+        display_name=f"p{t.delay_percentile} attempt delay > {t.delay_seconds:g} s for {t.delay_minutes} min{part}",
+        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+            filter=ids.apply(lambda v: metric_filter(TASK_ATTEMPT_DELAYS, q, queue_ids=v)),
+            aggregations=[
+                _threshold_aggregation(
+                    RATIO_ALIGNMENT_SECONDS, f"ALIGN_PERCENTILE_{t.delay_percentile}", "REDUCE_MAX", _BY_QUEUE
+                )
+            ],
+            comparison="COMPARISON_GT",
+            threshold_value=t.delay_seconds * 1000,  # the metric is in ms
+            duration=f"{t.delay_minutes * 60}s",
+        ),
+    )
+
+
+_QUEUE_CONDITIONS: Mapping[
+    str,
+    Callable[
+        [QueueAlertThresholds, Mapping[str, str], pulumi.Output[list[str]], str],
+        gcp.monitoring.AlertPolicyConditionArgs,
+    ],
+] = {"backlog": _backlog_condition, "failing": _failing_condition, "delay": _delay_condition}
 
 
 def _threshold_aggregation(

@@ -146,9 +146,9 @@ class TaskWorker(pulumi.ComponentResource):
 
         self.monitoring = None
         if s.monitoring.enabled:
-            # One alert set per queue, shards included ("<key>-<i>", as the shard's resources are
-            # named): each runbook then quotes the one queue to pause or purge, and an incident names
-            # the shard that fails. The thresholds are the key's.
+            # Every queue, shards included ("<key>-<i>", as the shard's resources are named), with its
+            # key's thresholds: queues with equal thresholds share a policy per signal, and each
+            # incident names the one queue (shard) that crossed it.
             queue_ids: dict[str, pulumi.Input[str]] = {}
             thresholds: dict[str, QueueAlertThresholds] = {}
             for q in s.queues:
@@ -166,6 +166,7 @@ class TaskWorker(pulumi.ComponentResource):
                     max_instances=s.service.max_instances,
                     timeout_seconds=s.service.timeout_seconds,
                     queue_thresholds=thresholds,
+                    queue_defaults=QueueAlertThresholds(**s.monitoring.queue_defaults()),
                     service_thresholds=ServiceAlertThresholds(**s.monitoring.service_thresholds()),
                     notification_channels=s.monitoring.notification_channels,
                     labels={"managed-by": "pulumi", "stack": stack_label(s.stack)},

@@ -84,6 +84,8 @@ def by_signal(run: Run) -> dict[str, Resource]:
 # --- Filters name only what Google documents ----------------------------------------------------
 
 _TERM = re.compile(r'^(metric\.type|resource\.type|resource\.label\.(\w+)|metric\.label\.(\w+))(=|!=)"([^"]*)"$')
+# Several queues: an alternation of queue IDs (letters, digits, hyphens: nothing to escape).
+_QUEUES = re.compile(r'^resource\.label\.queue_id=monitoring\.regex\.full_match\("[A-Za-z0-9-]+(\|[A-Za-z0-9-]+)+"\)$')
 
 
 def filter_problems(text: str) -> list[str]:
@@ -97,6 +99,8 @@ def filter_problems(text: str) -> list[str]:
     problems = [] if resource == fact.resource else [f"{text}: resource type {resource!r}; {metric} is {fact.resource}"]
     for term in terms:
         match = _TERM.match(term)
+        if _QUEUES.match(term) and fact.resource == m.CLOUD_TASKS_QUEUE:
+            continue
         if match is None:
             problems.append(f"{text}: term {term!r} is not a metric/resource selector")
         elif match.group(2) and match.group(2) not in RESOURCE_LABELS[fact.resource]:
@@ -175,26 +179,52 @@ def test_every_metric_fact_has_a_source_and_known_resource() -> None:
         assert metric.startswith({"cloud_tasks_queue": "cloudtasks.", "cloud_run_revision": "run."}[fact.resource])
 
 
-def test_queue_filters_select_each_queue_by_its_id(paged: Run) -> None:
+QUEUE_POLICIES = ("backlog", "bulk-import-backlog", "failing", "delay", "bulk-import-delay")
+
+
+def conditions(policy: Resource) -> list[Mapping[str, Any]]:
+    return [c["conditionThreshold"] for c in policy.inputs["conditions"]]
+
+
+def selected(text: str) -> set[str]:
+    """The queue IDs a rendered filter selects."""
+    selector = text.split("resource.label.queue_id=", 1)[1].split(" AND ", 1)[0]
+    if selector.startswith("monitoring.regex.full_match("):
+        return set(selector.split('"')[1].split("|"))
+    return {selector.strip('"')}
+
+
+def test_each_queue_is_watched_once_per_signal_with_its_thresholds(paged: Run) -> None:
     signals = by_signal(paged)
-    for key, queue_id in QUEUE_IDS.items():
-        for signal in ("backlog", "failing", "delay"):
-            t = thresholds(signals[f"{key}-{signal}"])
-            assert f'resource.label.queue_id="{queue_id}"' in t["filter"]
-            assert f'resource.label.location="{LOCATION}"' in t["filter"]
-    failing = thresholds(signals["default-failing"])
+    # bulk-import has its own backlog depth and delay percentile: policies of its own for those two;
+    # both queues share the failing policy. 5 for the queues (not 3 per queue), 3 for the service.
+    assert sorted(signals) == sorted([*QUEUE_POLICIES, "service-errors", "service-latency", "service-saturation"])
+    assert selected(thresholds(signals["backlog"])["filter"]) == {QUEUE_IDS["default"]}
+    assert selected(thresholds(signals["bulk-import-backlog"])["filter"]) == {QUEUE_IDS["bulk-import"]}
+    assert selected(thresholds(signals["delay"])["filter"]) == {QUEUE_IDS["default"]}
+    assert selected(thresholds(signals["bulk-import-delay"])["filter"]) == {QUEUE_IDS["bulk-import"]}
+    failing = thresholds(signals["failing"])
+    assert selected(failing["filter"]) == selected(failing["denominatorFilter"]) == set(QUEUE_IDS.values())
     assert 'metric.label.response_code!="ok"' in failing["filter"]
     assert "response_code" not in failing["denominatorFilter"]
+    for name in QUEUE_POLICIES:
+        t = thresholds(signals[name])
+        assert f'resource.label.location="{LOCATION}"' in t["filter"]
+        assert f'resource.label.project_id="{PROJECT}"' in t["filter"]
+        # One time series per queue: each queue that crosses the threshold opens its own incident.
+        for agg in t["aggregations"] + t.get("denominatorAggregations", []):
+            assert agg["groupByFields"] == ["resource.label.queue_id"], name
     for signal in ("service-errors", "service-latency", "service-saturation"):
         assert f'resource.label.service_name="{SERVICE}"' in thresholds(signals[signal])["filter"]
 
 
 def test_thresholds_are_rendered_in_the_metrics_units(paged: Run) -> None:
     s = by_signal(paged)
-    assert thresholds(s["default-backlog"])["thresholdValue"] == 1000
+    assert thresholds(s["backlog"])["thresholdValue"] == 1000
     assert thresholds(s["bulk-import-backlog"])["thresholdValue"] == 50000
-    assert thresholds(s["default-failing"])["thresholdValue"] == pytest.approx(0.10)
-    assert thresholds(s["default-delay"])["thresholdValue"] == 300_000  # ms
+    assert thresholds(s["failing"])["thresholdValue"] == pytest.approx(0.10)
+    assert thresholds(s["delay"])["thresholdValue"] == 300_000  # ms
+    assert thresholds(s["delay"])["aggregations"][0]["perSeriesAligner"] == "ALIGN_PERCENTILE_99"
     assert thresholds(s["bulk-import-delay"])["aggregations"][0]["perSeriesAligner"] == "ALIGN_PERCENTILE_95"
     assert thresholds(s["service-errors"])["thresholdValue"] == pytest.approx(0.05)
     assert 'response_code_class="5xx"' in thresholds(s["service-errors"])["filter"]
@@ -205,6 +235,21 @@ def test_thresholds_are_rendered_in_the_metrics_units(paged: Run) -> None:
         seconds = int(thresholds(policy)["duration"].removesuffix("s"))
         assert seconds > 0
         assert seconds % 60 == 0  # "only values that are a multiple of a minute"
+
+
+def test_policies_take_the_stacks_defaults_as_the_unnamed_policy() -> None:
+    # The stack's own defaults (not the library's) make the policy named after the signal alone.
+    stack = QueueAlertThresholds(backlog_depth=5)
+    run, _ = run_monitoring(
+        lambda: monitoring_args(
+            queue_thresholds={"default": stack, "bulk-import": stack}, queue_defaults=stack, notification_channels=()
+        )
+    )
+    s = by_signal(run)
+    assert sorted(s) == ["backlog", "delay", "failing", "service-errors", "service-latency", "service-saturation"]
+    assert thresholds(s["backlog"])["thresholdValue"] == 5
+    assert s["backlog"].inputs["displayName"] == "task-worker: queue backlog"
+    assert s["backlog"].inputs["userLabels"] == {"stack": "test", "signal": "backlog"}
 
 
 def test_policies_conform_to_googles_alert_policy(paged: Run) -> None:
@@ -251,21 +296,45 @@ def test_channels_page_somebody() -> None:
 
 def test_each_runbook_quotes_the_real_names_and_the_commands(paged: Run) -> None:
     where = f"--location={LOCATION} --project={PROJECT}"
-    for key, queue_id in QUEUE_IDS.items():
-        for signal in ("backlog", "failing", "delay"):
-            doc = by_signal(paged)[f"{key}-{signal}"].inputs["documentation"]
-            text = doc["content"]
-            assert doc["mimeType"] == "text/markdown"
-            assert f"projects/{PROJECT}/locations/{LOCATION}/queues/{queue_id}" in text
-            assert f"gcloud tasks queues pause {queue_id} {where}" in text
-            assert f'resource.labels.service_name="{SERVICE}"' in text  # the worker's logs
-            assert f"task-worker:queues.{key}.paused: true" in text
-    assert "gcloud tasks queues purge" in by_signal(paged)["default-backlog"].inputs["documentation"]["content"]
+    var = m.QUEUE_ID_VAR
+    for name in QUEUE_POLICIES:
+        doc = by_signal(paged)[name].inputs["documentation"]
+        text = doc["content"]
+        assert doc["mimeType"] == "text/markdown"
+        # The incident's queue, as Monitoring fills it in; the project and location are the stack's.
+        assert f"projects/{PROJECT}/locations/{LOCATION}/queues/{var}" in text
+        assert f"gcloud tasks queues pause {var} {where}" in text
+        assert f'resource.labels.service_name="{SERVICE}"' in text  # the worker's logs
+        assert "task-worker:queues.<key>.paused: true" in text
+        assert doc["subject"].startswith(f"task-worker: queue {var} ")  # the notification names the queue
+    backlog = by_signal(paged)["backlog"].inputs["documentation"]["content"]
+    # The queues a policy watches, by ID and key: only its own.
+    assert f"- `{QUEUE_IDS['default']}`: key `default`" in backlog
+    assert QUEUE_IDS["bulk-import"] not in backlog
+    failing = by_signal(paged)["failing"].inputs["documentation"]["content"]
+    assert all(f"- `{qid}`: key `{key}`" in failing for key, qid in QUEUE_IDS.items())
+    assert "gcloud tasks queues purge" in backlog
     errors = by_signal(paged)["service-errors"].inputs["documentation"]["content"]
-    for queue_id in QUEUE_IDS.values():
-        assert f"gcloud tasks queues pause {queue_id} {where}" in errors
+    for key, queue_id in QUEUE_IDS.items():
+        assert f"gcloud tasks queues pause {queue_id} {where}   # {key}" in errors
     saturation = by_signal(paged)["service-saturation"].inputs["documentation"]["content"]
     assert f"gcloud run services update {SERVICE} --max-instances=20" in saturation
+
+
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def test_runbooks_use_only_documented_variables(paged: Run) -> None:
+    # "Only the variables in the table are supported"; a literal "${" would have to be "$${".
+    for policy in policies(paged):
+        doc = policy.inputs["documentation"]
+        found = set(_VARIABLE.findall(doc["content"] + doc["subject"]))
+        queue_policy = "service" not in policy.name
+        assert found == ({"resource.label.queue_id"} if queue_policy else set()), policy.name
+        assert "$${" not in doc["content"]
+    # The variable is the label the conditions group by: each incident has it.
+    (group_by,) = thresholds(by_signal(paged)["backlog"])["aggregations"][0]["groupByFields"]
+    assert "${" + group_by + "}" == m.QUEUE_ID_VAR
 
 
 def test_runbooks_fit_googles_documentation_limits(paged: Run) -> None:
@@ -286,10 +355,9 @@ def dashboard_doc(run: Run) -> dict[str, Any]:
 def test_the_dashboard_renders_and_parses(paged: Run) -> None:
     doc = dashboard_doc(paged)
     tiles = doc["mosaicLayout"]["tiles"]
-    assert len(tiles) == 3 * len(QUEUE_IDS) + 3
+    assert len(tiles) == 3 + 3  # a row of queue charts (a line per queue), a row for the service
     titles = [t["widget"]["title"] for t in tiles]
-    for key in QUEUE_IDS:
-        assert sum(title.startswith(f"Queue {key}:") for title in titles) == 3
+    assert sum(title.startswith("Queues:") for title in titles) == 3
     assert sum(title.startswith(f"Service {SERVICE}:") for title in titles) == 3
     for tile in tiles:
         assert tile["xPos"] + tile["width"] <= doc["mosaicLayout"]["columns"]
@@ -297,6 +365,8 @@ def test_the_dashboard_renders_and_parses(paged: Run) -> None:
             query = data_set["timeSeriesQuery"]["timeSeriesFilter"]
             assert filter_problems(query["filter"]) == []
             assert aggregation_problems(_metric(query["filter"]), query["aggregation"]) == []
+            if tile["widget"]["title"].startswith("Queues:"):
+                assert selected(query["filter"]) == set(QUEUE_IDS.values())
     positions = {(t["xPos"], t["yPos"]) for t in tiles}
     assert len(positions) == len(tiles)  # no two tiles on one spot
 
@@ -372,5 +442,148 @@ def test_monitoring_and_pubsub_add_at_most_one_step_to_the_critical_path() -> No
     assert critical_path(full.resources) <= critical_path(base.resources) + 1
     # Wired to the real queues: the policies carry the auto-named queue IDs.
     queue_names = {q.outputs["name"] for q in full.of_type("gcp:cloudtasks/queue:Queue")}
-    filters = " ".join(thresholds(p)["filter"] for p in full.of_type(POLICY))
-    assert all(f'queue_id="{name}"' in filters for name in queue_names)
+    watched = set().union(
+        *(selected(t["filter"]) for p in full.of_type(POLICY) if "service" not in p.name for t in conditions(p))
+    )
+    assert watched == queue_names
+
+
+# --- At Google's limits: filter length, conditions per policy, runbook size, dashboard widgets -------
+
+LONGEST_PROJECT = "p" + "-" * 28 + "p"  # project IDs: 6–30 characters
+LONGEST_ID = "q" * m.QUEUE_ID_MAX_CHARS
+
+
+def longest_location() -> str:
+    from settings import CLOUD_TASKS_LOCATIONS
+
+    return max(sorted(CLOUD_TASKS_LOCATIONS), key=len)
+
+
+@pytest.mark.parametrize("place", [(PROJECT, LOCATION), (LONGEST_PROJECT, "longest")])
+def test_a_condition_holds_as_many_of_the_longest_queue_ids_as_fit_and_no_more(place: tuple[str, str]) -> None:
+    project, location = place[0], longest_location() if place[1] == "longest" else place[1]
+    n = m.queues_per_condition(project, location)
+    at_limit = m.queue_filters(project, location, [LONGEST_ID] * n)
+    assert max(map(len, at_limit)) <= m.FILTER_MAX_CHARS
+    past = m.queue_filters(project, location, [LONGEST_ID] * (n + 1))
+    assert max(map(len, past)) > m.FILTER_MAX_CHARS
+    assert n >= 15  # ~17: a 1,000-queue stack needs 10 policies a signal, not 1,000
+
+
+def _policies(n: int, per_condition: int = 2, **own: QueueAlertThresholds) -> list[m.QueuePolicy]:
+    keys = [f"k{i}" for i in range(n)]
+    return m.queue_policies(keys, own, QueueAlertThresholds(), per_condition)
+
+
+def test_a_policy_takes_at_most_six_conditions_then_another_policy_follows() -> None:
+    # per_condition 2: 12 queues fill one policy's 6 conditions; the 13th needs a second policy.
+    at_limit = [p for p in _policies(12) if p.signal == "backlog"]
+    assert [(p.suffix, len(p.conditions)) for p in at_limit] == [("backlog", m.CONDITIONS_MAX)]
+    past = [p for p in _policies(13) if p.signal == "backlog"]
+    assert [(p.suffix, len(p.conditions), p.part) for p in past] == [("backlog", 6, 1), ("backlog-2", 1, 2)]
+    assert past[1].conditions == (("k12",),)
+    assert [c for p in past for c in p.conditions][:2] == [("k0", "k1"), ("k2", "k3")]
+
+
+def test_queues_with_their_own_thresholds_get_a_policy_named_by_the_first() -> None:
+    own = QueueAlertThresholds(backlog_depth=5)
+    found = {p.suffix: p for p in _policies(4, per_condition=17, k1=own, k3=own)}
+    assert sorted(found) == ["backlog", "delay", "failing", "k1-backlog"]
+    assert found["k1-backlog"].keys == ("k1", "k3")
+    assert found["k1-backlog"].thresholds == own
+    assert (found["k1-backlog"].at_defaults, found["backlog"].at_defaults) == (False, True)
+    assert found["backlog"].keys == ("k0", "k2")
+    assert found["failing"].keys == found["delay"].keys == ("k0", "k1", "k2", "k3")  # own only for backlog
+
+
+@pytest.mark.parametrize("n", [1, 17, 120])
+def test_every_queue_is_watched_exactly_once_per_signal(n: int) -> None:
+    found = _policies(n, per_condition=17, k0=QueueAlertThresholds(delay_seconds=1))
+    for signal in m.SIGNAL_FIELDS:
+        keys = [k for p in found if p.signal == signal for k in p.keys]
+        assert sorted(keys) == sorted(f"k{i}" for i in range(n))
+    assert all(1 <= len(p.conditions) <= m.CONDITIONS_MAX for p in found)
+    assert all(1 <= len(c) <= 17 for p in found for c in p.conditions)
+
+
+def test_at_scale_filters_runbooks_and_the_dashboard_stay_within_googles_limits() -> None:
+    # 120 queues with the longest IDs, in the longest project and location.
+    ids = {f"q{i:03d}": f"{i:03d}" + LONGEST_ID[3:] for i in range(120)}
+    location = longest_location()
+    run, _ = run_monitoring(
+        lambda: monitoring_args(
+            project=LONGEST_PROJECT,
+            location=location,
+            queue_ids={k: pulumi.Output.from_input(v) for k, v in ids.items()},
+            queue_thresholds={},
+        )
+    )
+    found = policies(run)
+    per_policy = m.CONDITIONS_MAX * m.queues_per_condition(LONGEST_PROJECT, location)
+    assert len(found) == 3 * math.ceil(120 / per_policy) + 3
+    watched: dict[str, list[str]] = {}
+    for policy in found:
+        assert 1 <= len(policy.inputs["conditions"]) <= m.CONDITIONS_MAX
+        assert check_alert_policy(policy.inputs) == [], policy.name
+        text = policy.inputs["documentation"]["content"]
+        assert len(text) <= m.DOCUMENTATION_MAX_CHARS
+        assert len(text.encode()) <= m.DOCUMENTATION_MAX_BYTES
+        for t in conditions(policy):
+            for key in ("filter", "denominatorFilter"):
+                if key in t:
+                    assert len(t[key]) <= m.FILTER_MAX_CHARS
+                    assert filter_problems(t[key]) == []
+            if "service" not in policy.name:
+                signal = policy.inputs["userLabels"]["signal"]
+                watched[signal] = watched.get(signal, []) + sorted(selected(t["filter"]))
+    assert sorted(watched) == ["backlog", "delay", "failing"]
+    assert all(sorted(v) == sorted(ids.values()) for v in watched.values())
+    # Too many queues to list within the runbook's limit: it points to the stack output instead.
+    errors = next(p for p in found if p.name.endswith("service-errors")).inputs["documentation"]["content"]
+    assert "pulumi stack output queues" in errors
+    assert ids["q000"] not in errors
+    assert check_dashboard_json(run.one(DASHBOARD).inputs["dashboardJson"]) == []
+
+
+def test_the_runbook_keeps_its_list_of_queues_when_it_fits() -> None:
+    names = m._Names(PROJECT, LOCATION, SERVICE, dict(QUEUE_IDS))
+    text = m.fitted(lambda n: m.runbook_errors(n, ServiceAlertThresholds()), names)
+    assert f"gcloud tasks queues pause {QUEUE_IDS['default']}" in text
+    many = m._Names(PROJECT, LOCATION, SERVICE, {f"k{i}": f"{i:03d}" + LONGEST_ID[3:] for i in range(102)})
+    for render in (
+        lambda n: m.runbook_errors(n, ServiceAlertThresholds()),
+        lambda n: m.runbook_failing(n, QueueAlertThresholds()),
+    ):
+        assert len(render(many)) > m.DOCUMENTATION_MAX_CHARS  # the list would break the limit …
+        fitted = m.fitted(render, many)
+        assert len(fitted) <= m.DOCUMENTATION_MAX_CHARS  # … so it gives way to the pointer
+        assert "pulumi stack output queues" in fitted
+
+
+def test_the_dashboard_stays_within_its_widget_limit_at_cloud_tasks_queue_limit() -> None:
+    from settings import MAX_QUEUES_PER_LOCATION
+
+    args = TaskWorkerMonitoringArgs(
+        project=LONGEST_PROJECT,
+        location=longest_location(),
+        service_name=SERVICE,
+        queue_ids={},
+        max_instances=10,
+        timeout_seconds=600,
+    )
+    ids = {f"q{i}": f"{i:04d}" + LONGEST_ID[4:] for i in range(MAX_QUEUES_PER_LOCATION)}
+    doc = m.dashboard(args, SERVICE, ids)
+    tiles = doc["mosaicLayout"]["tiles"]
+    assert len(tiles) <= m.DASHBOARD_MAX_WIDGETS
+    shown: list[str] = []
+    for tile in tiles:
+        data_sets = tile["widget"]["xyChart"]["dataSets"]
+        assert len(data_sets) <= m.CONDITIONS_MAX
+        for data_set in data_sets:
+            text = data_set["timeSeriesQuery"]["timeSeriesFilter"]["filter"]
+            assert len(text) <= m.FILTER_MAX_CHARS
+            if "depth by queue" in tile["widget"]["title"]:
+                shown += selected(text)
+    assert sorted(shown) == sorted(ids.values())  # every queue on the depth charts, once
+    assert check_dashboard_json(json.dumps(doc)) == []

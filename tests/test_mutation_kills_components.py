@@ -521,10 +521,10 @@ OUTPUTS_1: dict[str, Any] = {
         "serviceName": "task-worker-service-a45ea0c",
         "serviceUrl": "https://task-worker-service-a45ea0c-900000000009.europe-west1.run.app",
         "timeoutSeconds": 600,
-        # Alerts are on by default: 3 per queue shard (2 here) and 3 for the service.
+        # Alerts are on by default: 3 over the queues (both shards, one thresholds) and 3 for the service.
         "monitoring": {
             "dashboard": "projects/test-project/dashboards/e764f798f5cfbc2c",
-            "alertPolicies": 9,
+            "alertPolicies": 6,
             "pagesNobody": True,
         },
     },
@@ -798,9 +798,10 @@ OUTPUTS_2: dict[str, Any] = {
         "serviceName": "old-svc",
         "serviceUrl": "https://old-svc-900000000009.europe-west1.run.app",
         "timeoutSeconds": 900,
+        # Two queues at the stack's thresholds: they share the 3 queue policies; 3 for the service.
         "monitoring": {
             "dashboard": "projects/test-project/dashboards/e764f798f5cfbc2c",
-            "alertPolicies": 9,
+            "alertPolicies": 6,
             "pagesNobody": True,
         },
     },

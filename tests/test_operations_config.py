@@ -130,6 +130,29 @@ def test_a_queues_own_threshold_wins_over_the_stacks() -> None:
     settings = s.parse_settings(config.values, "t")
     t = settings.monitoring.queue_thresholds(settings.queues[0])
     assert (t["backlog_depth"], t["delay_seconds"], t["failing_percent"]) == (9, 60, 10.0)
+    defaults = settings.monitoring.queue_defaults()
+    assert (defaults["backlog_depth"], defaults["delay_seconds"], defaults["failing_percent"]) == (50, 60, 10.0)
+    assert set(defaults) == set(t)
+
+
+def test_queues_at_the_stacks_thresholds_share_the_policy_named_after_the_signal() -> None:
+    run = run_ok(
+        stack_config(
+            monitoring={"backlogDepth": 50},
+            queues={"a": {}, "b": {"path": "/b", "alerts": {"backlogDepth": 9}}, "c": {"path": "/c"}},
+        )
+    )
+    found = {p.name.removeprefix("task-worker-monitoring-"): p for p in run.of_type(POLICY)}
+    ids = {q.name.removeprefix("task-worker-"): q.outputs["name"] for q in run.of_type("gcp:cloudtasks/queue:Queue")}
+
+    def backlog(name: str) -> tuple[float, str]:
+        (condition,) = found[name].inputs["conditions"]
+        t = condition["conditionThreshold"]
+        return t["thresholdValue"], t["filter"].split("resource.label.queue_id=", 1)[1]
+
+    assert backlog("backlog") == (50, f'monitoring.regex.full_match("{ids["a"]}|{ids["c"]}")')
+    assert backlog("b-backlog") == (9, f'"{ids["b"]}"')
+    assert found["b-backlog"].inputs["displayName"] == "task-worker (test): queue backlog (b)"
 
 
 # --- Channels, members, env names: hostile values ------------------------------------------------
@@ -237,7 +260,7 @@ def operated() -> Run:
 def test_every_policy_names_the_configured_channels(operated: Run) -> None:
     expected = ["projects/test-project/notificationChannels/1234567890", CHANNELS[1]]
     policies = operated.of_type(POLICY)
-    assert len(policies) == 3 * 3 + 3  # default, bulk, bulk-1 (a shard is a queue) and the service
+    assert len(policies) == 3 + 3  # default, bulk, bulk-1 (a shard is a queue) share 3; the service's 3
     for policy in policies:
         assert policy.inputs["notificationChannels"] == expected
         assert conformance.check_alert_policy(policy.inputs) == []
@@ -249,9 +272,20 @@ def test_every_policy_names_the_configured_channels(operated: Run) -> None:
 def test_the_dashboard_renders_every_queue_and_the_service(operated: Run) -> None:
     dashboard = operated.one(DASHBOARD)
     assert conformance.check_dashboard_json(dashboard.inputs["dashboardJson"]) == []
-    titles = [t["widget"]["title"] for t in json.loads(dashboard.inputs["dashboardJson"])["mosaicLayout"]["tiles"]]
-    assert len(titles) == 3 * 3 + 3
-    assert {t.split(":")[0] for t in titles if t.startswith("Queue")} == {"Queue default", "Queue bulk", "Queue bulk-1"}
+    tiles = json.loads(dashboard.inputs["dashboardJson"])["mosaicLayout"]["tiles"]
+    assert len(tiles) == 3 + 3  # one row of queue charts (a line per queue), one for the service
+    queue_filters = [
+        data_set["timeSeriesQuery"]["timeSeriesFilter"]["filter"]
+        for tile in tiles
+        if tile["widget"]["title"].startswith("Queues:")
+        for data_set in tile["widget"]["xyChart"]["dataSets"]
+    ]
+    assert len(queue_filters) == 3
+    ids = {q.outputs["name"] for q in operated.of_type("gcp:cloudtasks/queue:Queue")}
+    assert ids == {"bulk", "bulk-1", next(i for i in ids if i.startswith("task-worker-default-"))}
+    for text in queue_filters:
+        selected = text.split('queue_id=monitoring.regex.full_match("', 1)[1].split('"', 1)[0]
+        assert set(selected.split("|")) == ids
 
 
 def test_policies_and_dashboard_wait_for_the_monitoring_api(operated: Run) -> None:

@@ -13,6 +13,7 @@ from tests import conformance
 from tests.conftest import run_ok, stack_config
 from tools import plan
 
+POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 QUEUE = "gcp:cloudtasks/queue:Queue"
 QUEUE_IAM = "gcp:cloudtasks/queueIamMember:QueueIamMember"
 ENQUEUERS = ["serviceAccount:producer@test-project.iam.gserviceaccount.com", "group:producers@test.org"]
@@ -111,19 +112,27 @@ def test_any_shard_count_plans_passes_policy_conforms_and_keeps_the_critical_pat
     assert len(run.exports["queues"]["q"]["paths"]) == n
 
 
-def test_each_shard_queue_has_its_own_alerts_with_the_keys_thresholds() -> None:
+def test_each_shard_is_watched_with_the_keys_thresholds() -> None:
     run = run_ok(stack_config(queues={"q": {"shards": 3, "alerts": {"backlogDepth": 7}}, "r": {"name": "orders"}}))
-    policies = {p.name: p for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy")}
-    assert len(policies) == 3 * (3 + 1) + 3
+    policies = {p.name.removeprefix("task-worker-monitoring-"): p for p in run.of_type(POLICY)}
+    # Backlog: q's shards share q's threshold (a policy of their own), r the stack's; failing and
+    # delay: every queue at the stack's thresholds, one policy each; and the service's 3.
+    assert sorted(policies) == sorted(
+        ["q-backlog", "backlog", "failing", "delay", "service-errors", "service-latency", "service-saturation"]
+    )
     ids = {q.name: q.outputs["name"] for q in run.of_type(QUEUE)}
     assert ids["task-worker-r"] == "orders"
-    for shard_key, queue in [("q", "task-worker-q"), ("q-1", "task-worker-q-1"), ("q-2", "task-worker-q-2")]:
-        for signal in ("backlog", "failing", "delay"):
-            condition = policies[f"task-worker-monitoring-{shard_key}-{signal}"].inputs["conditions"][0]
-            assert f'resource.label.queue_id="{ids[queue]}"' in condition["conditionThreshold"]["filter"]
-        backlog = policies[f"task-worker-monitoring-{shard_key}-backlog"].inputs["conditions"][0]
-        assert backlog["conditionThreshold"]["thresholdValue"] == 7
-    orders = policies["task-worker-monitoring-r-backlog"].inputs["conditions"][0]["conditionThreshold"]
-    assert 'queue_id="orders"' in orders["filter"]
-    assert orders["thresholdValue"] == 1000  # the stack's default
+    shards = {ids["task-worker-q"], ids["task-worker-q-1"], ids["task-worker-q-2"]}
+
+    def watched(policy: str) -> tuple[set[str], float]:
+        (condition,) = policies[policy].inputs["conditions"]
+        t = condition["conditionThreshold"]
+        selector = t["filter"].split("resource.label.queue_id=", 1)[1].split(" AND ", 1)[0]
+        if selector.startswith("monitoring.regex.full_match("):
+            return set(selector.split('"')[1].split("|")), t["thresholdValue"]
+        return {selector.strip('"')}, t["thresholdValue"]
+
+    assert watched("q-backlog") == (shards, 7)
+    assert watched("backlog") == ({"orders"}, 1000)  # the stack's default
+    assert watched("failing")[0] == watched("delay")[0] == shards | {"orders"}
     assert plan.make_plan(run).critical_path == plan.CRITICAL_PATH_FLOOR  # policies follow the queues
