@@ -9,17 +9,14 @@ A bad config raises SettingsError listing every problem, each naming the full ke
 Limits are Google's: see gcp-facts.md; each one sits beside the field it bounds.
 """
 
-from __future__ import annotations
-
 import difflib
 import itertools
 import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, NamedTuple, Self, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -127,8 +124,7 @@ _IMAGE = (
 _EMAIL = r"[^@\s:]+@[^@\s:]+\.[^@\s:]+"
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     key: str
     value: str
     allowed: str
@@ -349,7 +345,7 @@ class VpcSettings(_Model):
     )
 
     @model_validator(mode="after")
-    def _one_network(self) -> VpcSettings:
+    def _one_network(self) -> Self:
         _check_one_network(self)
         return self
 
@@ -419,7 +415,7 @@ class ProbeSettings(_Model):
     )
 
     @model_validator(mode="after")
-    def _timeout_in_period(self) -> ProbeSettings:
+    def _timeout_in_period(self) -> Self:
         _check_timeout_in_period(self)
         return self
 
@@ -590,7 +586,7 @@ class ServiceSettings(_Model):
         return "gen1" if memory_mib(self.memory) < 512 else "gen2"
 
     @model_validator(mode="after")
-    def _cloud_run_accepts(self) -> ServiceSettings:
+    def _cloud_run_accepts(self) -> Self:
         _check_cloud_run_accepts(self)
         return self
 
@@ -831,12 +827,12 @@ class QueueSettings(_Model):
         return self.import_id.rsplit("/", 1)[-1]
 
     @model_validator(mode="after")
-    def _import_matches_name(self) -> QueueSettings:
+    def _import_matches_name(self) -> Self:
         _check_import_matches_name(self)
         return self
 
     @model_validator(mode="after")
-    def _backoffs(self) -> QueueSettings:
+    def _backoffs(self) -> Self:
         _check_backoffs(self)
         return self
 
@@ -1122,22 +1118,22 @@ class StackConfig(_Model):
         return _check_distinct_enqueuers(members)
 
     @model_validator(mode="after")
-    def _queue_count(self) -> StackConfig:
+    def _queue_count(self) -> Self:
         _check_queue_count(self)
         return self
 
     @model_validator(mode="after")
-    def _dead_letter_env_fits(self) -> StackConfig:
+    def _dead_letter_env_fits(self) -> Self:
         _check_dead_letter_env_fits(self)
         return self
 
     @model_validator(mode="after")
-    def _location_set(self) -> StackConfig:
+    def _location_set(self) -> Self:
         _check_location_set(self)
         return self
 
     @model_validator(mode="after")
-    def _same_project_and_location(self) -> StackConfig:
+    def _same_project_and_location(self) -> Self:
         _check_same_project_and_location(self)
         return self
 
@@ -1267,8 +1263,7 @@ def _check_same_project_and_location(config: StackConfig) -> None:
         raise _cross(problems)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What the components receive: the validated config, with names resolved."""
 
     stack: str
@@ -1278,11 +1273,11 @@ class Settings:
     queues: tuple[QueueSettings, ...]
     enqueuers: tuple[str, ...] = ()
     deletion_protection: bool = True
-    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    labels: Mapping[str, str] = MappingProxyType({})
     warnings: tuple[str, ...] = ()
-    accounts: AccountsSettings = field(default_factory=lambda: AccountsSettings())
-    monitoring: MonitoringSettings = field(default_factory=lambda: MonitoringSettings())
-    dead_letter: DeadLetterSettings = field(default_factory=lambda: DeadLetterSettings())
+    accounts: AccountsSettings = AccountsSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
+    dead_letter: DeadLetterSettings = DeadLetterSettings()
 
 
 # The documented defaults, one place.

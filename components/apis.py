@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
@@ -18,8 +18,7 @@ MONITORING_API = "monitoring.googleapis.com"
 PUBSUB_API = "pubsub.googleapis.com"
 
 
-@dataclass(frozen=True)
-class ProjectApisArgs:
+class ProjectApisArgs(NamedTuple):
     project: str
     services: Sequence[str] = (CLOUD_TASKS_API, CLOUD_RUN_API, IAM_API)
 

@@ -9,7 +9,8 @@ The runtime account may publish to this one topic, nothing else.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
@@ -46,8 +47,7 @@ def queue_env_prefix(key: str) -> str:
     return f"{ENV_PREFIX}QUEUE_{key.upper().replace('-', '_')}_"
 
 
-@dataclass(frozen=True)
-class QueueRetry:
+class QueueRetry(NamedTuple):
     """What a handler needs to know about one queue key (all its shards) to tell a final attempt.
 
     Known before `pulumi up`, never an Output: the queues need the service's URL, so the service's
@@ -101,8 +101,7 @@ def worker_env(
     return env
 
 
-@dataclass(frozen=True)
-class DeadLetterArgs:
+class DeadLetterArgs(NamedTuple):
     project: str
     # The runtime service account's member ("serviceAccount:…"): the only publisher.
     publisher_member: pulumi.Input[str]
@@ -110,7 +109,7 @@ class DeadLetterArgs:
     # Who may pull dead letters (operators, a replay job); each gets roles/pubsub.subscriber on the
     # subscription only.
     subscribers: Sequence[str] = ()
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = MappingProxyType({})
     depends_on: Sequence[pulumi.Resource] = ()  # e.g. the Pub/Sub API enablement
 
 

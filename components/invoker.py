@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
@@ -17,8 +17,7 @@ OPENID_TOKEN_CREATOR = "roles/iam.serviceAccountOpenIdTokenCreator"
 AGENT_PROPAGATION = "30s"
 
 
-@dataclass(frozen=True)
-class TaskInvokerArgs:
+class TaskInvokerArgs(NamedTuple):
     project: str
     location: str
     account_id: str

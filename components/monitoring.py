@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
@@ -33,8 +33,7 @@ import pulumi_gcp as gcp
 #   as Cloud Tasks reports them; the failing-share filter counts everything but "ok".
 
 
-@dataclass(frozen=True)
-class MetricFact:
+class MetricFact(NamedTuple):
     kind: str  # GAUGE | DELTA
     value: str  # INT64 | DISTRIBUTION
     unit: str
@@ -145,8 +144,7 @@ def policy_pages_nobody(inputs: Mapping[str, Any]) -> bool:
 # the one place; the defaults here equal the config's (a test holds them together).
 
 
-@dataclass(frozen=True)
-class QueueAlertThresholds:
+class QueueAlertThresholds(NamedTuple):
     """When a queue's alerts fire. Minutes are how long the condition must hold."""
 
     backlog_depth: int = 1000  # tasks waiting in the queue …
@@ -158,8 +156,7 @@ class QueueAlertThresholds:
     delay_minutes: int = 10
 
 
-@dataclass(frozen=True)
-class ServiceAlertThresholds:
+class ServiceAlertThresholds(NamedTuple):
     """When the service's alerts fire."""
 
     error_percent: float = 5.0  # share of requests answered 5xx …
@@ -176,8 +173,7 @@ def _check(name: str, value: object, ok: bool, allowed: str) -> None:
         raise ValueError(f"{name} {value}: expected {allowed}")
 
 
-@dataclass(frozen=True)
-class TaskWorkerMonitoringArgs:
+class TaskWorkerMonitoringArgs(NamedTuple):
     project: str
     location: str
     service_name: pulumi.Input[str]
@@ -187,13 +183,13 @@ class TaskWorkerMonitoringArgs:
     timeout_seconds: int
     # Per queue key; a key not given gets queue_defaults. Queues with equal thresholds for a signal
     # share its policy; the policy of the queues at queue_defaults is named after the signal alone.
-    queue_thresholds: Mapping[str, QueueAlertThresholds] = field(default_factory=dict)
-    queue_defaults: QueueAlertThresholds = field(default_factory=QueueAlertThresholds)
-    service_thresholds: ServiceAlertThresholds = field(default_factory=ServiceAlertThresholds)
+    queue_thresholds: Mapping[str, QueueAlertThresholds] = MappingProxyType({})
+    queue_defaults: QueueAlertThresholds = QueueAlertThresholds()
+    service_thresholds: ServiceAlertThresholds = ServiceAlertThresholds()
     # Existing notification channels: IDs or full names (projects/P/notificationChannels/ID).
     # Empty: the policies exist and show in the console but page nobody.
     notification_channels: tuple[str, ...] = ()
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = MappingProxyType({})
     title: str = "task-worker"
     # What must exist first (the Monitoring API enablement, when the caller manages it).
     depends_on: Sequence[pulumi.Resource] = ()
@@ -268,8 +264,7 @@ SIGNAL_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class QueuePolicy:
+class QueuePolicy(NamedTuple):
     """One alert policy over queues: a signal, its thresholds, the queue keys of each condition."""
 
     suffix: str  # "backlog"; "<first key>-backlog" for queues with their own thresholds; "…-2" and on
@@ -325,15 +320,14 @@ def queue_policies(
     return policies
 
 
-@dataclass(frozen=True)
-class _Names:
+class _Names(NamedTuple):
     """The real names a runbook quotes, once the Outputs are known."""
 
     project: str
     location: str
     service: str
     # Queue key -> queue ID: the queues the policy watches (or, for the service, every queue).
-    queues: Mapping[str, str] = field(default_factory=dict)
+    queues: Mapping[str, str] = MappingProxyType({})
     # False when the list would not fit Google's limit for the runbook: it then points to the output.
     list_queues: bool = True
 
@@ -358,7 +352,7 @@ def _fits(text: str) -> bool:
 def fitted(render: Callable[[_Names], str], names: _Names) -> str:
     """The runbook with its list of queues, or without it when the list would break Google's limit."""
     text = render(names)
-    return text if _fits(text) else render(replace(names, list_queues=False))
+    return text if _fits(text) else render(names._replace(list_queues=False))
 
 
 # --- Runbooks (markdown; Documentation.content) --------------------------------------------------------
@@ -717,8 +711,7 @@ def _service_labels(args: TaskWorkerMonitoringArgs, service: str) -> dict[str, s
 # --- The component ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Alert:
+class _Alert(NamedTuple):
     suffix: str
     display_name: str
     subject: str

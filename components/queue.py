@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
@@ -14,8 +14,7 @@ from settings import QueueSettings
 ENQUEUER = "roles/cloudtasks.enqueuer"
 
 
-@dataclass(frozen=True)
-class TaskQueueArgs:
+class TaskQueueArgs(NamedTuple):
     project: str
     location: str
     queue: QueueSettings

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
@@ -14,8 +15,7 @@ from settings import EXECUTION_ENVIRONMENTS, ProbeSettings, ServiceSettings
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
 
 
-@dataclass(frozen=True)
-class PrivateServiceArgs:
+class PrivateServiceArgs(NamedTuple):
     project: str
     location: str
     account_id: str
@@ -24,13 +24,13 @@ class PrivateServiceArgs:
     # What must exist first: the Cloud Run API for the service, IAM for its account.
     run_api: pulumi.Resource
     iam_api: pulumi.Resource
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = MappingProxyType({})
     # Needed only when service.secrets is set: the Secret Manager API, before the grants.
     secretmanager_api: pulumi.Resource | None = None
     # Adopt an existing runtime account (Pulumi import): its ID; account_id is then its name.
     account_import_id: str | None = None
     # The stack's own env vars (TASK_WORKER_*, dead letters): not secrets, never a user's name.
-    program_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    program_env: Mapping[str, pulumi.Input[str]] = MappingProxyType({})
 
 
 class PrivateService(pulumi.ComponentResource):

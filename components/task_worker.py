@@ -3,7 +3,7 @@ operating it, alerts with a dashboard (on by default) and dead letters (opt-in).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pulumi
 
@@ -31,8 +31,7 @@ from components.service import PrivateService, PrivateServiceArgs
 from settings import Settings, stack_label
 
 
-@dataclass(frozen=True)
-class TaskWorkerArgs:
+class TaskWorkerArgs(NamedTuple):
     settings: Settings
 
 

@@ -17,8 +17,7 @@ import enum
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -32,8 +31,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ResourceView:
+class ResourceView(NamedTuple):
     """One resource as the engine sees it."""
 
     urn: str
@@ -41,8 +39,7 @@ class ResourceView:
     props: Mapping[str, Any]  # inputs, camelCase keys
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     rule: str
     urn: str
     message: str
@@ -204,8 +201,7 @@ def _scope(view: ResourceView) -> str:
     return view.type
 
 
-@dataclass(frozen=True)
-class _Grant:
+class _Grant(NamedTuple):
     role: str | None  # None: unknown
     member: str | None  # None: unknown, or a role whose members we cannot see
 
@@ -804,8 +800,7 @@ def cloud_run_vpc_egress_explicit(view: ResourceView) -> Iterator[str]:
         yield "template.vpcAccess.networkInterfaces must hold exactly one interface (network and/or subnetwork)"
 
 
-@dataclass(frozen=True)
-class ResourceRule:
+class ResourceRule(NamedTuple):
     name: str
     description: str
     mandatory: bool
@@ -817,8 +812,7 @@ class ResourceRule:
         return [Violation(self.name, view.urn, m, self.mandatory) for m in dict.fromkeys(self.fn(view))]
 
 
-@dataclass(frozen=True)
-class StackRule:
+class StackRule(NamedTuple):
     name: str
     description: str
     mandatory: bool

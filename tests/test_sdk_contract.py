@@ -83,8 +83,17 @@ def _mock_monitor(cls: Any) -> str | None:
         return "has no RegisterResource method"
     if "state" not in getattr(getattr(cls, "ResourceRegistration", None), "_fields", ()):
         return "ResourceRegistration has no `state` field"
-    resources = cls(ProviderMocks(Run("contract", "p"))).resources
-    return None if resources == {} else f"`resources` is {type(resources).__name__}, not a dict by URN"
+    if getattr(getattr(cls, "ResourceRegistration", None), "_fields", ()) != ("urn", "id", "state"):
+        return "ResourceRegistration is no longer (urn, id, state)"
+    monitor = cls(ProviderMocks(Run("contract", "p")))
+    if monitor.resources != {}:
+        return f"`resources` is {type(monitor.resources).__name__}, not a dict by URN"
+    urn = monitor.make_urn("", "gcp:cloudtasks/queue:Queue", "q")
+    return None if urn.endswith("::gcp:cloudtasks/queue:Queue::q") else f"make_urn gives {urn!r}"
+
+
+def _resolve_callbacks(fn: Any) -> str | None:
+    return None if fn([]) == [] else "does not map no transforms to none"
 
 
 def _set_mocks(fn: Any) -> str | None:
@@ -150,8 +159,13 @@ CONTRACTS = [
     Contract("pulumi.runtime.stack:run_pulumi_func", "tools/harness.py (runs the program)", _run_pulumi_func),
     Contract(
         "pulumi.runtime.mocks:MockMonitor",
-        "tools/harness.py RecordingMonitor (subclass, reads .resources)",
+        "tools/harness.py RecordingMonitor (subclass: make_urn, .resources, ResourceRegistration)",
         _mock_monitor,
+    ),
+    Contract(
+        "pulumi.runtime.mocks:_resolve_callbacks",
+        "tools/harness.py RecordingMonitor.RegisterResource (a resource's transforms for the mocks)",
+        _resolve_callbacks,
     ),
     Contract("pulumi.runtime.mocks:set_mocks", "tools/harness.py (passes our monitor and logger)", _set_mocks),
     Contract("pulumi.runtime.stack:Stack", "tools/harness.py (reads the root stack's exports)", _stack_outputs),

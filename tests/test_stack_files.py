@@ -9,7 +9,6 @@ on resources only).
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -98,8 +97,8 @@ def test_the_check_catches_a_broken_stack(small: Run) -> None:
     check_stack(small)
     public = Run(small.stack, small.project, list(small.resources))
     service = public.one(SERVICE)
-    public.resources[public.resources.index(service)] = replace(
-        service, inputs={**service.inputs, "ingress": "INGRESS_TRAFFIC_ALL"}
+    public.resources[public.resources.index(service)] = service._replace(
+        inputs={**service.inputs, "ingress": "INGRESS_TRAFFIC_ALL"}
     )
     with pytest.raises(AssertionError, match="ingress INGRESS_TRAFFIC_ALL"):
         check_stack(public)

@@ -7,9 +7,10 @@ Measured as a user's machine and Pulumi's language host run the program: with by
 flushed); the floor and the other timed plans exit the same way, so the ratios compare like
 for like.
 Every command runs once first (that run writes the .pyc files of what it imports; the
-repository's own modules are compiled up front), then N fresh processes are timed; a
-figure is their median wall time, with their median CPU time (user + sys) beside it, which
-other work on the machine disturbs less. Figures:
+repository's own modules are compiled up front), then N fresh processes of each are timed, the
+commands taking turns round after round (a slow spell of the machine falls on all alike); a
+figure is their median wall time, with their median CPU time (user + sys) beside it, which other
+work on the machine disturbs less. Figures:
 - import floor: `import pulumi, pulumi_gcp` and loading the provider SDK modules the dev plan
   declares resources from — cloudtasks, cloudrunv2, projects, serviceaccount, monitoring (alerts
   are on by default) and pulumiverse_time — which no program declaring them can avoid (pulumi-gcp
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 # Not from tools.harness: this process only times others and must not load Pulumi itself.
@@ -89,21 +90,26 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def timed(
-    cmd: Sequence[str], repeat: int, *, warm_up: bool = True, env: dict[str, str] | None = None
-) -> tuple[float, float]:
-    """Median wall and CPU seconds of `repeat` fresh processes (after one warm-up run)."""
+    commands: Mapping[str, Sequence[str]], repeat: int, *, warm_up: bool = True, env: dict[str, str] | None = None
+) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of `repeat` fresh processes of each command (after one warm-up
+    run each). The commands take turns, round after round: a slow spell of the machine then falls
+    on all of them alike instead of on whichever ran during it, and the ratios stay steady."""
     env = env or _env()
     if warm_up:
-        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=env)
-    walls, cpus = [], []
+        for cmd in commands.values():
+            subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=env)
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=env)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(walls), statistics.median(cpus)
+        for name, cmd in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=env)
+            walls[name].append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name])) for name in commands}
 
 
 def _line(label: str, figure: tuple[float, float]) -> str:
@@ -131,12 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     load = os.getloadavg()
     print(
         f"Measured with bytecode (no PYTHONDONTWRITEBYTECODE; one warm-up run per command), "
-        f"median of {args.repeat} fresh processes; {os.cpu_count()} CPUs, load average "
+        f"median of {args.repeat} fresh processes, the commands taking turns; {os.cpu_count()} CPUs, load average "
         f"{load[0]:.2f} at start (above the CPU count, wall times are inflated: see CPU)."
     )
 
-    floor = timed([py, "-c", IMPORT_FLOOR], args.repeat)
-    print(_line("import floor", floor))
     stack = "dev" if (ROOT / "Pulumi.dev.yaml").is_file() else None
     if stack is None:
         found = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -145,17 +149,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "__main__.py").symlink_to(ROOT / "__main__.py")
-        scale: dict[str, tuple[float, float]] = {}
+        commands: dict[str, list[str]] = {"floor": [py, "-c", IMPORT_FLOOR]}
         for name, n, alerts in (("q1", 1, True), ("q50", 50, True), ("q1-quiet", 1, False), ("q50-quiet", 50, False)):
             # JSON is YAML: no YAML library needed to write a stack file.
             (root / f"Pulumi.{name}.yaml").write_text(json.dumps(generated_config(n, alerts=alerts), indent=2))
-            scale[name] = timed([py, "-c", PLAN_IN, tmp, name], args.repeat)
+            commands[name] = [py, "-c", PLAN_IN, tmp, name]
         if stack is None:
             stack, plan_root = "q1", tmp
         else:
             plan_root = str(ROOT)
-        dev = timed([py, "-c", PLAN_IN, plan_root, stack], args.repeat)
+        # Keyed apart from the generated stacks' names: a user's stack may be called "q1".
+        commands["stack"] = [py, "-c", PLAN_IN, plan_root, stack]
+        figures = timed(commands, args.repeat)
+        floor, dev = figures["floor"], figures["stack"]
+        print(_line("import floor", floor))
         print(_line(f"plan {stack}", dev))
+        scale = figures
         for name, label in (
             ("q1", "1 queue"),
             ("q50", "50 queues"),
@@ -172,9 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.suite_repeat:
         # The quick property-test profile (CI unset), as a developer runs `pytest`.
         env = {k: v for k, v in _env().items() if k != "CI"}
-        suite = timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"], args.suite_repeat, warm_up=False, env=env)[
-            0
-        ]
+        pytest_cmd = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        suite = timed({"suite": pytest_cmd}, args.suite_repeat, warm_up=False, env=env)["suite"][0]
         print(f"{'test suite (quick)':20s}{suite:7.3f} s wall")
 
     # The enqueue benchmark (tools/bench_enqueue.py, main() printing its own figures), if present.

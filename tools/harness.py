@@ -21,15 +21,16 @@ import logging
 import re
 import runpy
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks, rpc, sync_await
 from pulumi.runtime import resource as resource_runtime
-from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop
 
@@ -49,8 +50,7 @@ class StackNotFoundError(Exception):
         super().__init__(f"no stack file Pulumi.{stack}.yaml; stacks here: {', '.join(known) or '(none)'}")
 
 
-@dataclass(frozen=True)
-class StackConfig:
+class StackConfig(NamedTuple):
     stack: str
     values: Mapping[str, str]  # full key -> string, objects as JSON (as the engine passes them)
     secret_keys: frozenset[str] = frozenset()
@@ -69,8 +69,7 @@ def load_stack_config(stack: str, root: Path = ROOT) -> StackConfig:
     return StackConfig(stack, read.values, read.secret_keys)
 
 
-@dataclass(frozen=True)
-class Resource:
+class Resource(NamedTuple):
     urn: str
     type: str
     name: str
@@ -232,16 +231,36 @@ class RecordingMonitor(mocks.MockMonitor):
         self.run = run
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        # MockMonitor.RegisterResource, but the state goes back as a Struct built directly: the
+        # mocks' state is plain JSON (strings, numbers, lists, maps, secrets as their marker maps),
+        # for which Pulumi's async serializer (run once per resource on a loop of this thread)
+        # gives the same Struct, only slower.
         if request.type == "pulumi:pulumi:Stack":
-            return response
+            return super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        _ensure_event_loop()  # deserializing resource references needs one
+        inputs = rpc.deserialize_properties(request.object)
+        id_, state = self.mocks.new_resource(
+            pulumi.runtime.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+                transforms=mocks._resolve_callbacks(request.transforms),
+            )
+        )
+        id_ = id_ or ""  # a protobuf string field: unset reads as ""
+        obj = struct_pb2.Struct()
+        obj.update({k: v for k, v in state.items() if v is not None})
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
         deps = set(request.dependencies)
         for prop_deps in request.propertyDependencies.values():
             deps.update(prop_deps.urns)
-        state = self.resources[response.urn].state
         self.run.resources.append(
             Resource(
-                urn=response.urn,
+                urn=urn,
                 type=request.type,
                 name=request.name,
                 parent=request.parent,
@@ -252,7 +271,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 import_id=request.importId,
             )
         )
-        return response
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
 
 
 class _WarningLog(logging.Handler):
@@ -274,6 +293,10 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
 
     # A fresh event loop, root stack and monitor per run (pulumi/pulumi#24338, #6561).
     loop = asyncio.new_event_loop()
+    # The SDK sends every call to the monitor through the loop's default executor. The mock
+    # monitor answers at once, under the GIL: one thread does it with fewer thread switches
+    # (and one thread-local event loop, not one per thread) than the default pool of six.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=1, thread_name_prefix="mock-monitor"))
     asyncio.set_event_loop(loop)
     pulumi.runtime.reset_options()
     pulumi.runtime.set_all_config(dict(config.values), list(config.secret_keys))

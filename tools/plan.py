@@ -24,10 +24,9 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from components.monitoring import ALERT_POLICY_TYPE, NO_CHANNELS_NOTICE, policy_pages_nobody
 from policy.rules import ResourceView, Violation, check
@@ -46,8 +45,7 @@ from tools.stackfile import StackFileError
 CRITICAL_PATH_FLOOR = 5
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     run: Run
     critical_path: int
     violations: tuple[Violation, ...]
@@ -304,8 +302,7 @@ _MARKER_HEAD = KNOWN_AFTER_UP.split("{")[0]
 UNKNOWN = "(known after up)"
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     urn: str
     type: str
     name: str

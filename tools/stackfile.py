@@ -18,9 +18,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import yaml
 from yaml.error import MarkedYAMLError, YAMLError
@@ -62,8 +61,7 @@ class StackFileError(Exception):
         super().__init__(f"{path.name}{where}: {message}")
 
 
-@dataclass(frozen=True)
-class StackFile:
+class StackFile(NamedTuple):
     values: Mapping[str, str]  # full key -> string, objects as JSON (as the engine passes them)
     secret_keys: frozenset[str]
 
