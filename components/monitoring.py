@@ -925,7 +925,7 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
                 [
                     gcp.monitoring.AlertPolicyConditionArgs(
                         display_name=(
-                            f"instances ≥ {at} (maxInstances {args.max_instances}) for {t.saturation_minutes} min"
+                            f"instances >= {at} (maxInstances {args.max_instances}) for {t.saturation_minutes} min"
                         ),
                         condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
                             filter=labels.apply(lambda s: metric_filter(RUN_INSTANCE_COUNT, s)),

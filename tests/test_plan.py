@@ -29,6 +29,9 @@ def test_plan_prints_tree_and_summary(capsys: pytest.CaptureFixture[str], tmp_pa
     assert "oidc_account=task-worker-small-invoker@acme-tasks-small.iam.gserviceaccount.com" in out
     assert "role=roles/run.invoker" in out
     assert '"maxDispatchesPerSecond": 1' in out
+    # An alert policy shows what fires it: the test config sets no thresholds, so the defaults.
+    assert "conditions=queue depth > 1000 for 15 min\n" in out
+    assert "severity=ERROR" in out
     # No notification channel configured: the plan says the alert policies page nobody.
     assert "\nnotice: no notification channels configured: the alert policies exist" in out
     assert "page nobody" in out

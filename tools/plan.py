@@ -148,6 +148,12 @@ _SHOWN: dict[str, list[tuple[str, str]]] = {
         ("audience", "httpTarget.oidcToken.audience"),
         ("deletion_policy", "deletionPolicy"),
     ],
+    "gcp:monitoring/alertPolicy:AlertPolicy": [
+        ("display_name", "displayName"),
+        ("severity", "severity"),
+        ("conditions", "conditions"),
+        ("channels", "notificationChannels"),
+    ],
 }
 _IAM_SHOWN = [("role", "role"), ("member", "member")]
 
@@ -164,6 +170,9 @@ def _settings(r: Resource, run: Run) -> list[str]:
             continue
         if label == "target":
             value = f"{value.get('scheme', '').lower()}://{value.get('host')}{_get(value, 'pathOverride.path') or ''}"
+        elif label == "conditions":
+            # What fires it, by each condition's name ("queue depth > 1000 for 15 min"); queues by ID.
+            value = " | ".join(str(c.get("displayName")) for c in inputs["conditions"])
         elif label == "env":
             value = {
                 e["name"]: e.get("value")
