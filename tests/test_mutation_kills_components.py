@@ -5,7 +5,8 @@ secrets (two names of one secret, one in another project), Direct VPC egress, bo
 queue in two shards and an enqueuer; one adopting every resource (import IDs), with deletion
 protection, plain env, an HTTP startup probe and two queues. For each resource: type, name,
 parent, dependencies (explicit and through inputs), import ID and every input; for each component
-the outputs it registers; for the stack its exports. Expectations are written out, never built
+the outputs it registers; for the stack its exports; for the DeadLetter and TaskWorkerMonitoring
+that TaskWorker makes, their parent and every argument. Expectations are written out, never built
 from the code: a dropped `parent=`, `depends_on`, role, member, name or output key fails here.
 Values the mocks invent (project number 900000000009, service hash a45ea0c) come from
 tools/harness.py and are stable.
@@ -19,7 +20,14 @@ import pulumi
 import pulumi_gcp as gcp
 import pytest
 
+from components import task_worker
 from components.dead_letter import DeadLetter, DeadLetterArgs
+from components.monitoring import (
+    QueueAlertThresholds,
+    ServiceAlertThresholds,
+    TaskWorkerMonitoring,
+    TaskWorkerMonitoringArgs,
+)
 from components.queue import _host  # pyright: ignore[reportPrivateUsage]
 from components.task_worker import TaskWorker, TaskWorkerArgs
 from settings import parse_settings
@@ -899,3 +907,109 @@ def test_secret_env_values_and_secret_references(monkeypatch: pytest.MonkeyPatch
             "valueSource": {"secretKeyRef": {"secret": "projects/other-proj/secrets/k", "version": "latest"}},
         },
     ]
+
+
+def test_a_tcp_startup_probe_probes_the_port_given() -> None:
+    """A startup probe without httpPath is a TCP probe: of the port given (unset: the container's)."""
+    run = run_ok(stack_config("p", service={"startupProbe": {"port": 8081, "periodSeconds": 5}}))
+    (container,) = run.one("gcp:cloudrunv2/service:Service").inputs["template"]["containers"]
+    assert container["startupProbe"] == {
+        "failureThreshold": 3,
+        "initialDelaySeconds": 0,
+        "periodSeconds": 5,
+        "tcpSocket": {"port": 8081},
+        "timeoutSeconds": 1,
+    }
+
+
+@pytest.fixture
+def passed(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What TaskWorker gives the DeadLetter and TaskWorkerMonitoring it makes: by component name, its
+    parent's name and its args, resolved (`depends_on` as names). Subclasses, not functions, stand in
+    for them: TaskWorker's annotations name the classes."""
+    recorded: dict[str, Any] = {}
+
+    def record(name: str, args: Any, opts: pulumi.ResourceOptions | None) -> None:
+        given = {**args._asdict(), "depends_on": [r._name for r in args.depends_on]}
+        parent = opts.parent._name if opts is not None and opts.parent is not None else None  # pyright: ignore[reportPrivateUsage]
+        pulumi.Output.from_input(given).apply(lambda v: recorded.__setitem__(name, {"parent": parent, "args": v}))
+
+    class RecordedDeadLetter(DeadLetter):
+        def __init__(self, name: str, args: DeadLetterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+            record(name, args, opts)
+            super().__init__(name, args, opts)
+
+    class RecordedMonitoring(TaskWorkerMonitoring):
+        def __init__(
+            self, name: str, args: TaskWorkerMonitoringArgs, opts: pulumi.ResourceOptions | None = None
+        ) -> None:
+            record(name, args, opts)
+            super().__init__(name, args, opts)
+
+    monkeypatch.setattr(task_worker, "DeadLetter", RecordedDeadLetter)
+    monkeypatch.setattr(task_worker, "TaskWorkerMonitoring", RecordedMonitoring)
+    return recorded
+
+
+def test_dead_letter_and_monitoring_get_the_stacks_settings(passed: dict[str, Any]) -> None:
+    """The components kept out of the trees above: what TaskWorker passes them, and their parent."""
+    run_ok(
+        stack_config(
+            "t",
+            labels={"team": "x"},
+            deadLetter={"enabled": True, "retentionSeconds": 3600, "subscribers": ["group:ops@example.com"]},
+            monitoring={"notificationChannels": ["42"], "errorPercent": 7, "backlogDepth": 50},
+            service={"maxInstances": 4, "timeoutSeconds": 900},
+            queues={"a": {"name": "qq", "shards": 2, "alerts": {"backlogDepth": 9}}, "b": {}},
+        )
+    )
+    at_9 = QueueAlertThresholds(
+        backlog_depth=9,
+        backlog_minutes=15,
+        failing_percent=10.0,
+        failing_minutes=10,
+        delay_percentile=99,
+        delay_seconds=300.0,
+        delay_minutes=10,
+    )
+    at_50 = at_9._replace(backlog_depth=50)
+    assert passed == {
+        "task-worker-dead-letter": {
+            "parent": "task-worker",
+            "args": {
+                "project": "test-project",
+                "publisher_member": "serviceAccount:task-worker-t-run@test-project.iam.gserviceaccount.com",
+                "message_retention_seconds": 3600,
+                "subscribers": ("group:ops@example.com",),
+                "labels": {"managed-by": "pulumi", "stack": "t", "team": "x"},
+                "depends_on": ["task-worker-apis-pubsub"],
+            },
+        },
+        "task-worker-monitoring": {
+            "parent": "task-worker",
+            "args": {
+                "project": "test-project",
+                "location": "europe-west1",
+                "service_name": "task-worker-service-a45ea0c",
+                "queue_ids": {"a": "qq", "a-1": "qq-1", "b": "task-worker-b-d7077f5"},
+                "max_instances": 4,
+                "timeout_seconds": 900,
+                "queue_thresholds": {"a": at_9, "a-1": at_9, "b": at_50},
+                "queue_defaults": at_50,
+                "service_thresholds": ServiceAlertThresholds(
+                    error_percent=7.0,
+                    error_minutes=5,
+                    latency_fraction=0.8,
+                    latency_percentile=99,
+                    latency_minutes=5,
+                    saturation_fraction=1.0,
+                    saturation_minutes=10,
+                ),
+                "notification_channels": ("42",),
+                # managed-by and stack only: the user's labels stay off the monitoring resources.
+                "labels": {"managed-by": "pulumi", "stack": "t"},
+                "title": "task-worker (t)",
+                "depends_on": ["task-worker-apis-monitoring"],
+            },
+        },
+    }
