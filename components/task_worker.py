@@ -3,6 +3,7 @@ operating it, alerts with a dashboard (on by default) and dead letters (opt-in).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import pulumi
@@ -60,56 +61,34 @@ class TaskWorker(pulumi.ComponentResource):
         # Dead letters before the service: its env names the topic. The publisher (the runtime
         # account) is created with the service, so the grant takes its member as a deferred Output.
         self.dead_letter = None
-        program_env: dict[str, pulumi.Input[str]] = {}
-        resolve_publisher = None
-        if s.dead_letter.enabled:
-            publisher, resolve_publisher = pulumi.deferred_output()
-            self.dead_letter = DeadLetter(
-                f"{name}-dead-letter",
-                DeadLetterArgs(
+        program_env: Mapping[str, pulumi.Input[str]] = {}
+        publisher, resolve_publisher = pulumi.deferred_output() if s.dead_letter.enabled else (None, None)
+        try:
+            if publisher is not None:
+                program_env = self._dead_letter(name, s, labels, publisher, child)
+            self.service = PrivateService(
+                f"{name}-service",
+                PrivateServiceArgs(
                     project=s.project,
-                    publisher_member=publisher,
-                    message_retention_seconds=s.dead_letter.retention_seconds,
-                    subscribers=s.dead_letter.subscribers,
+                    location=s.location,
+                    account_id=s.accounts.runtime.account_id or account_id(prefix, "run"),
+                    account_import_id=s.accounts.runtime.import_id,
+                    secretmanager_api=self.apis.api(SECRET_MANAGER_API) if s.service.secrets else None,
+                    service=s.service,
+                    deletion_protection=s.deletion_protection,
+                    run_api=self.apis.api(CLOUD_RUN_API),
+                    iam_api=self.apis.api(IAM_API),
                     labels=labels,
-                    depends_on=[self.apis.api(PUBSUB_API)],
+                    program_env=program_env,
                 ),
                 child,
             )
-            # Static (known before `pulumi up`): queue IDs are outputs of queues that need the
-            # service's URL, so the env says how to recognise them instead (no cycle).
-            retries = []
-            for q in s.queues:
-                names = shard_names(f"{name}-{q.key}", q)
-                retries.append(
-                    QueueRetry(
-                        key=q.key,
-                        queue_id=names[0][1],
-                        autoname_prefix=None if names[0][1] else names[0][0],
-                        shards=q.shards,
-                        max_attempts=q.max_attempts,
-                        max_retry_duration=q.max_retry_duration,
-                    )
-                )
-            program_env = worker_env(self.dead_letter.topic_id, s.project, s.location, retries)
-
-        self.service = PrivateService(
-            f"{name}-service",
-            PrivateServiceArgs(
-                project=s.project,
-                location=s.location,
-                account_id=s.accounts.runtime.account_id or account_id(prefix, "run"),
-                account_import_id=s.accounts.runtime.import_id,
-                secretmanager_api=self.apis.api(SECRET_MANAGER_API) if s.service.secrets else None,
-                service=s.service,
-                deletion_protection=s.deletion_protection,
-                run_api=self.apis.api(CLOUD_RUN_API),
-                iam_api=self.apis.api(IAM_API),
-                labels=labels,
-                program_env=program_env,
-            ),
-            child,
-        )
+        except Exception as err:
+            # Pulumi waits for every Output before it reports an error: a deferred one left
+            # unresolved would hang `pulumi preview` instead. Resolve it with the error.
+            if resolve_publisher is not None:
+                resolve_publisher(pulumi.Output.from_input(_raise(err)))
+            raise
         if resolve_publisher is not None:
             resolve_publisher(self.service.runtime_account.member)
         self.invoker = TaskInvoker(
@@ -201,3 +180,45 @@ class TaskWorker(pulumi.ComponentResource):
             self.outputs["deadLetterTopic"] = self.dead_letter.topic_id
             self.outputs["deadLetterSubscription"] = self.dead_letter.subscription_id
         self.register_outputs(self.outputs)
+
+    def _dead_letter(
+        self,
+        name: str,
+        s: Settings,
+        labels: Mapping[str, str],
+        publisher: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
+    ) -> Mapping[str, pulumi.Input[str]]:
+        """The dead-letter topic and subscription; the env that tells the worker about them."""
+        self.dead_letter = DeadLetter(
+            f"{name}-dead-letter",
+            DeadLetterArgs(
+                project=s.project,
+                publisher_member=publisher,
+                message_retention_seconds=s.dead_letter.retention_seconds,
+                subscribers=s.dead_letter.subscribers,
+                labels=labels,
+                depends_on=[self.apis.api(PUBSUB_API)],
+            ),
+            child,
+        )
+        # Static (known before `pulumi up`): queue IDs are outputs of queues that need the
+        # service's URL, so the env says how to recognise them instead (no cycle).
+        retries = []
+        for q in s.queues:
+            names = shard_names(f"{name}-{q.key}", q)
+            retries.append(
+                QueueRetry(
+                    key=q.key,
+                    queue_id=names[0][1],
+                    autoname_prefix=None if names[0][1] else names[0][0],
+                    shards=q.shards,
+                    max_attempts=q.max_attempts,
+                    max_retry_duration=q.max_retry_duration,
+                )
+            )
+        return worker_env(self.dead_letter.topic_id, s.project, s.location, retries)
+
+
+async def _raise(err: Exception) -> str:
+    raise err

@@ -245,3 +245,32 @@ def test_without_a_topic_dead_letters_are_off() -> None:
     no_topic = {k: v for k, v in env().items() if k != dl.ENV_TOPIC}
     with pytest.raises(ValueError, match="not enabled"):
         handler.publish_dead_letter(Recorder(), headers(retries=4), b"", no_topic, reason="x")
+
+
+def test_an_error_after_the_deferred_publisher_ends_the_run_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The publisher grant waits on a deferred Output (the runtime account, made with the service).
+    # If building the service raises, that Output must still resolve: Pulumi waits for every
+    # Output before it reports an error, so `pulumi preview` would otherwise hang for ever.
+    import signal
+
+    from components import task_worker
+    from tests.conftest import stack_config
+    from tools.harness import run_program
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the service could not be declared")
+
+    monkeypatch.setattr(task_worker, "PrivateService", broken)
+
+    def hung(signum: int, frame: Any) -> None:
+        raise TimeoutError("the run hung on the unresolved publisher")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        run = run_program(stack_config(deadLetter={"enabled": True}))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert isinstance(run.error, RuntimeError | pulumi.RunError), run.error
+    assert "the service could not be declared" in str(run.error)
