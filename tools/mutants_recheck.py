@@ -43,6 +43,8 @@ import sys
 from types import FrameType
 
 KILL_TESTS = {
+    # Before "components.": the first prefix that matches wins.
+    "components.monitoring.": ["tests/test_mutation_kills_monitoring.py", "tests/test_monitoring.py"],
     "settings.": [
         "tests/test_mutation_kills_validators.py",
         "tests/test_mutation_kills_settings.py",
@@ -64,6 +66,12 @@ KILL_TESTS = {
     ],
 }
 WIDER = {
+    "components.monitoring.": [
+        "tests/test_mutation_kills_operations.py",
+        "tests/test_operations_config.py",
+        "tests/test_sharding.py",
+        "tests/test_stack.py",
+    ],
     "settings.": ["tests/test_settings.py", "tests/test_hostile_stack_files.py", "tests/test_stack.py"],
     "components.": [
         "tests/test_stack.py",
