@@ -273,6 +273,7 @@ class QueuePolicy(NamedTuple):
     conditions: tuple[tuple[str, ...], ...]
     at_defaults: bool = True  # False: queues with thresholds of their own for this signal
     part: int = 1  # of the policies one set of thresholds needs (beyond CONDITIONS_MAX conditions)
+    group: tuple[str, ...] = ()  # every queue key with these thresholds (all parts), first one names it
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -315,6 +316,7 @@ def queue_policies(
                         conditions,
                         at_defaults=values == at_defaults,
                         part=i + 1,
+                        group=tuple(members),
                     )
                 )
     return policies
@@ -823,8 +825,10 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
         names = pulumi.Output.all(service, queue_ids).apply(
             lambda v: _Names(args.project, args.location, v[0], {key: v[1][key] for key in watched})
         )
-        # The queues with their own thresholds are named by their first key ("+": and more).
-        own = "" if policy.at_defaults else f" ({watched[0]}{' +' if len(watched) > 1 else ''})"
+        # Queues with their own thresholds are named by the first key, as the policy's resource
+        # name is ("+": and more), in every part.
+        group = policy.group
+        own = "" if policy.at_defaults else f" ({group[0]}{' +' if len(group) > 1 else ''})"
         part = f" [{policy.part}]" if policy.part > 1 else ""
         display_name = f"{args.title}: queue {title}{own}{part}"
         return _Alert(
@@ -863,24 +867,17 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
                 errors,
                 "ERROR",
                 [
-                    gcp.monitoring.AlertPolicyConditionArgs(
-                        display_name=f"5xx share > {t.error_percent:g} % for {t.error_minutes} min",
-                        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                            filter=labels.apply(
-                                lambda s: metric_filter(RUN_REQUEST_COUNT, s, [("response_code_class", "=", "5xx")])
-                            ),
-                            aggregations=[
-                                _threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service)
-                            ],
-                            denominator_filter=labels.apply(lambda s: metric_filter(RUN_REQUEST_COUNT, s)),
-                            denominator_aggregations=[
-                                _denominator_aggregation(
-                                    RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service
-                                )
-                            ],
-                            comparison="COMPARISON_GT",
-                            threshold_value=t.error_percent / 100,
-                            duration=f"{t.error_minutes * 60}s",
+                    _condition(
+                        f"5xx share > {t.error_percent:g} % for {t.error_minutes} min",
+                        labels.apply(
+                            lambda s: metric_filter(RUN_REQUEST_COUNT, s, [("response_code_class", "=", "5xx")])
+                        ),
+                        _threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service),
+                        t.error_percent / 100,
+                        t.error_minutes,
+                        denominator=(
+                            labels.apply(lambda s: metric_filter(RUN_REQUEST_COUNT, s)),
+                            _denominator_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", by_service),
                         ),
                     )
                 ],
@@ -893,25 +890,18 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
                 latency,
                 "WARNING",
                 [
-                    gcp.monitoring.AlertPolicyConditionArgs(
-                        display_name=(
-                            f"p{t.latency_percentile} latency > {latency_ms / 1000:g} s "
-                            f"({t.latency_fraction:.0%} of the {args.timeout_seconds} s timeout)"
+                    _condition(
+                        f"p{t.latency_percentile} latency > {latency_ms / 1000:g} s "
+                        f"({t.latency_fraction:.0%} of the {args.timeout_seconds} s timeout)",
+                        labels.apply(lambda s: metric_filter(RUN_REQUEST_LATENCIES, s)),
+                        _threshold_aggregation(
+                            RATIO_ALIGNMENT_SECONDS,
+                            f"ALIGN_PERCENTILE_{t.latency_percentile}",
+                            "REDUCE_MAX",
+                            by_service,
                         ),
-                        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                            filter=labels.apply(lambda s: metric_filter(RUN_REQUEST_LATENCIES, s)),
-                            aggregations=[
-                                _threshold_aggregation(
-                                    RATIO_ALIGNMENT_SECONDS,
-                                    f"ALIGN_PERCENTILE_{t.latency_percentile}",
-                                    "REDUCE_MAX",
-                                    by_service,
-                                )
-                            ],
-                            comparison="COMPARISON_GT",
-                            threshold_value=latency_ms,
-                            duration=f"{t.latency_minutes * 60}s",
-                        ),
+                        latency_ms,
+                        t.latency_minutes,
                     )
                 ],
                 names.apply(lambda n: runbook_latency(n, t, args.timeout_seconds)),
@@ -923,20 +913,14 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
                 saturation,
                 "WARNING",
                 [
-                    gcp.monitoring.AlertPolicyConditionArgs(
-                        display_name=(
-                            f"instances >= {at} (maxInstances {args.max_instances}) for {t.saturation_minutes} min"
-                        ),
-                        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                            filter=labels.apply(lambda s: metric_filter(RUN_INSTANCE_COUNT, s)),
-                            # Max per revision and state, summed: every instance of the service.
-                            aggregations=[
-                                _threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", by_service)
-                            ],
-                            comparison="COMPARISON_GE",
-                            threshold_value=at,
-                            duration=f"{t.saturation_minutes * 60}s",
-                        ),
+                    _condition(
+                        f"instances >= {at} (maxInstances {args.max_instances}) for {t.saturation_minutes} min",
+                        labels.apply(lambda s: metric_filter(RUN_INSTANCE_COUNT, s)),
+                        # Max per revision and state, summed: every instance of the service.
+                        _threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", by_service),
+                        at,
+                        t.saturation_minutes,
+                        comparison="COMPARISON_GE",
                     )
                 ],
                 names.apply(lambda n: runbook_saturation(n, t, args.max_instances, at)),
@@ -945,7 +929,36 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
         ]
 
 
-# --- Queue conditions: one per share of a policy's queues; each groups by queue ID -----------------
+# --- Conditions: a queue condition watches one share of a policy's queues, grouped by queue ID ------
+
+
+_DenominatorAggregation = gcp.monitoring.AlertPolicyConditionConditionThresholdDenominatorAggregationArgs
+
+
+def _condition(
+    display_name: str,
+    filter_: pulumi.Input[str],
+    aggregation: gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs,
+    threshold: float,
+    minutes: int,
+    *,
+    comparison: str = "COMPARISON_GT",
+    denominator: tuple[pulumi.Input[str], _DenominatorAggregation] | None = None,
+) -> gcp.monitoring.AlertPolicyConditionArgs:
+    """A metric-threshold condition; with `denominator`, a ratio (its filter and aggregation)."""
+    return gcp.monitoring.AlertPolicyConditionArgs(
+        display_name=display_name,
+        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+            filter=filter_,
+            aggregations=[aggregation],
+            denominator_filter=denominator[0] if denominator else None,
+            denominator_aggregations=[denominator[1]] if denominator else None,
+            comparison=comparison,
+            threshold_value=threshold,
+            duration=f"{minutes * 60}s",
+        ),
+    )
+
 
 _BY_QUEUE = ("resource.label.queue_id",)
 
@@ -953,36 +966,28 @@ _BY_QUEUE = ("resource.label.queue_id",)
 def _backlog_condition(
     t: QueueAlertThresholds, q: Mapping[str, str], ids: pulumi.Output[list[str]], part: str
 ) -> gcp.monitoring.AlertPolicyConditionArgs:
-    return gcp.monitoring.AlertPolicyConditionArgs(
-        display_name=f"queue depth > {t.backlog_depth} for {t.backlog_minutes} min{part}",
-        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-            filter=ids.apply(lambda v: metric_filter(QUEUE_DEPTH, q, queue_ids=v)),
-            aggregations=[_threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", _BY_QUEUE)],
-            comparison="COMPARISON_GT",
-            threshold_value=t.backlog_depth,
-            duration=f"{t.backlog_minutes * 60}s",
-        ),
+    return _condition(
+        f"queue depth > {t.backlog_depth} for {t.backlog_minutes} min{part}",
+        ids.apply(lambda v: metric_filter(QUEUE_DEPTH, q, queue_ids=v)),
+        _threshold_aggregation(ALIGNMENT_SECONDS, "ALIGN_MAX", "REDUCE_SUM", _BY_QUEUE),
+        t.backlog_depth,
+        t.backlog_minutes,
     )
 
 
 def _failing_condition(
     t: QueueAlertThresholds, q: Mapping[str, str], ids: pulumi.Output[list[str]], part: str
 ) -> gcp.monitoring.AlertPolicyConditionArgs:
-    return gcp.monitoring.AlertPolicyConditionArgs(
-        display_name=f"non-OK attempts > {t.failing_percent:g} % for {t.failing_minutes} min{part}",
-        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-            # Numerator: attempts answered with anything but OK; denominator: all attempts.
-            filter=ids.apply(
-                lambda v: metric_filter(TASK_ATTEMPT_COUNT, q, [("response_code", "!=", "ok")], queue_ids=v)
-            ),
-            aggregations=[_threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", _BY_QUEUE)],
-            denominator_filter=ids.apply(lambda v: metric_filter(TASK_ATTEMPT_COUNT, q, queue_ids=v)),
-            denominator_aggregations=[
-                _denominator_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", _BY_QUEUE)
-            ],
-            comparison="COMPARISON_GT",
-            threshold_value=t.failing_percent / 100,
-            duration=f"{t.failing_minutes * 60}s",
+    # Numerator: attempts answered with anything but OK; denominator: all attempts.
+    return _condition(
+        f"non-OK attempts > {t.failing_percent:g} % for {t.failing_minutes} min{part}",
+        ids.apply(lambda v: metric_filter(TASK_ATTEMPT_COUNT, q, [("response_code", "!=", "ok")], queue_ids=v)),
+        _threshold_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", _BY_QUEUE),
+        t.failing_percent / 100,
+        t.failing_minutes,
+        denominator=(
+            ids.apply(lambda v: metric_filter(TASK_ATTEMPT_COUNT, q, queue_ids=v)),
+            _denominator_aggregation(RATIO_ALIGNMENT_SECONDS, "ALIGN_DELTA", "REDUCE_SUM", _BY_QUEUE),
         ),
     )
 
@@ -990,19 +995,14 @@ def _failing_condition(
 def _delay_condition(
     t: QueueAlertThresholds, q: Mapping[str, str], ids: pulumi.Output[list[str]], part: str
 ) -> gcp.monitoring.AlertPolicyConditionArgs:
-    return gcp.monitoring.AlertPolicyConditionArgs(
-        display_name=f"p{t.delay_percentile} attempt delay > {t.delay_seconds:g} s for {t.delay_minutes} min{part}",
-        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-            filter=ids.apply(lambda v: metric_filter(TASK_ATTEMPT_DELAYS, q, queue_ids=v)),
-            aggregations=[
-                _threshold_aggregation(
-                    RATIO_ALIGNMENT_SECONDS, f"ALIGN_PERCENTILE_{t.delay_percentile}", "REDUCE_MAX", _BY_QUEUE
-                )
-            ],
-            comparison="COMPARISON_GT",
-            threshold_value=t.delay_seconds * 1000,  # the metric is in ms
-            duration=f"{t.delay_minutes * 60}s",
+    return _condition(
+        f"p{t.delay_percentile} attempt delay > {t.delay_seconds:g} s for {t.delay_minutes} min{part}",
+        ids.apply(lambda v: metric_filter(TASK_ATTEMPT_DELAYS, q, queue_ids=v)),
+        _threshold_aggregation(
+            RATIO_ALIGNMENT_SECONDS, f"ALIGN_PERCENTILE_{t.delay_percentile}", "REDUCE_MAX", _BY_QUEUE
         ),
+        t.delay_seconds * 1000,  # the metric is in ms
+        t.delay_minutes,
     )
 
 

@@ -483,6 +483,16 @@ def test_a_second_policy_for_one_set_of_thresholds_is_numbered() -> None:
     assert found["backlog"]["conditions"][5] == backlog(ids[5 * PER : 6 * PER], 1000, " (part 6 of 6)")
 
 
+def test_every_part_of_the_policies_of_own_thresholds_is_named_by_the_groups_first_key() -> None:
+    # 6 × PER + 1 queues with thresholds of their own, after one at the stack's: two policies, the
+    # second's resource name and display name both from the group's first key (k001), not its own.
+    own = QueueAlertThresholds(backlog_depth=5)
+    n = 6 * PER + 2
+    found, _ = _stack(n, {f"k{i:03d}": own for i in range(1, n)})
+    assert found["k001-backlog"]["displayName"] == "task-worker: queue backlog (k001 +)"
+    assert found["k001-backlog-2"]["displayName"] == "task-worker: queue backlog (k001 +) [2]"
+
+
 @pytest.mark.parametrize(("max_instances", "fraction", "at"), [(1, 1.0, 1), (10, 0.05, 1), (7, 0.9, 7), (10, 0.5, 5)])
 def test_saturation_fires_at_the_fraction_of_max_instances_rounded_up_and_at_least_one(
     max_instances: int, fraction: float, at: int
