@@ -123,7 +123,7 @@ def _verdict(value: float, goal: float, *, exact: bool = False) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description="Offline plan benchmark.")
-    parser.add_argument("--repeat", type=int, default=7, help="fresh processes per figure (default 7)")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh processes per figure (default 5)")
     parser.add_argument("--suite-repeat", type=int, default=1, help="test-suite runs (default 1; 0 skips)")
     args = parser.parse_args(argv)
     py = sys.executable
