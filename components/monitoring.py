@@ -16,6 +16,15 @@ from typing import Any, NamedTuple
 import pulumi
 import pulumi_gcp as gcp
 
+from settings.limits import (
+    CONDITIONS_MAX,
+    DASHBOARD_COLUMNS,
+    DOCUMENTATION_MAX_BYTES,
+    DOCUMENTATION_MAX_CHARS,
+    FILTER_MAX_CHARS,
+    MAX_QUEUE_ID_CHARS,
+)
+
 # --- Facts this module relies on, with their sources ------------------------------------------------
 #
 # Metric types, their kind, value type, unit and metric labels. Sources:
@@ -105,18 +114,9 @@ ALIGNERS: Mapping[str, frozenset[tuple[str, str]]] = {
     "ALIGN_PERCENTILE_95": frozenset({("GAUGE", "DISTRIBUTION"), ("DELTA", "DISTRIBUTION")}),
     "ALIGN_PERCENTILE_50": frozenset({("GAUGE", "DISTRIBUTION"), ("DELTA", "DISTRIBUTION")}),
 }
-# Documentation.content: "may not exceed 8,192 Unicode characters and … 10,240 bytes" (Monitoring v3).
-DOCUMENTATION_MAX_CHARS = 8192
-DOCUMENTATION_MAX_BYTES = 10240
-# MetricThreshold.filter / denominatorFilter: "must not exceed 2048 Unicode characters".
-FILTER_MAX_CHARS = 2048
-# AlertPolicy.conditions: "A policy can have from one to six conditions" (Monitoring v3).
-CONDITIONS_MAX = 6
-# Documentation.subject: "truncated to 255 bytes or shorter" after variable expansion (Monitoring v3).
-SUBJECT_MAX_BYTES = 255
-# Cloud Tasks queue IDs: letters, digits and hyphens, at most 100 characters (settings.py checks the
-# named ones). A filter must hold the longest the stack can have, whatever Pulumi's auto-names are.
-QUEUE_ID_MAX_CHARS = 100
+# Google's limits (Documentation content/subject, filter length, conditions per policy, queue IDs):
+# settings/limits.py, each with its source.
+QUEUE_ID_MAX_CHARS = MAX_QUEUE_ID_CHARS
 # Documentation variables (cloud.google.com/monitoring/alerts/doc-variables): "resource.label.[KEY] The
 # value of the resource label [KEY]", filled in per incident. The conditions group by these labels, so
 # an incident's notification names its queue (or service). A literal "${" would be written "$${".
@@ -178,6 +178,9 @@ class TaskWorkerMonitoringArgs(NamedTuple):
     location: str
     service_name: pulumi.Input[str]
     # Queue key -> the queue's short ID (Cloud Tasks' `queue_id` metric label; TaskQueue.queue.name).
+    # A policy waits on the queues it watches only: never on every queue (the cost would grow as
+    # policies × queues). A pattern would not do: auto-names carry no stack, and two stacks may
+    # share a project.
     queue_ids: Mapping[str, pulumi.Input[str]]
     max_instances: int
     timeout_seconds: int
@@ -589,11 +592,11 @@ def runbook_saturation(n: _Names, t: ServiceAlertThresholds, max_instances: int,
 
 # --- Dashboard -------------------------------------------------------------------------------------
 
-_COLUMNS = 48  # MosaicLayout.columns: 1–48 (Monitoring v1)
+_COLUMNS = DASHBOARD_COLUMNS
 # ⚠ Widgets on one custom dashboard: 100 since Google's Monitoring release notes of 2025-05-02 (40
 # before), as GoogleCloudPlatform/monitoring-dashboard-samples#1004 quotes them; not read on the
 # quotas page itself. The layout below needs 3 + 3 per ~100 queues: 33 at Cloud Tasks' 1,000.
-DASHBOARD_MAX_WIDGETS = 100
+# (DASHBOARD_MAX_WIDGETS: settings/limits.py.)
 _TILE_W, _TILE_H = 16, 16
 
 
@@ -731,6 +734,11 @@ _QUEUE_SIGNALS: Mapping[str, tuple[str, str, Callable[[_Names, QueueAlertThresho
 }
 
 
+def _ids(queue_ids: Mapping[str, pulumi.Input[str]], keys: Sequence[str]) -> pulumi.Output[dict[str, str]]:
+    """These queues' IDs, by key, as one Output that depends on these queues only."""
+    return pulumi.Output.all(*(queue_ids[key] for key in keys)).apply(lambda v: dict(zip(keys, v, strict=True)))
+
+
 class TaskWorkerMonitoring(pulumi.ComponentResource):
     """Alert policies over the queues (per signal and thresholds) and for the service, and one
     dashboard, for one stack."""
@@ -750,11 +758,12 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         service = pulumi.Output.from_input(args.service_name)
         keys = list(args.queue_ids)
-        queue_ids = pulumi.Output.all(*args.queue_ids.values()).apply(lambda v: dict(zip(keys, v, strict=True)))
+        queue_ids = _ids(args.queue_ids, keys)
 
         per_condition = queues_per_condition(args.project, args.location)
         alerts = [
-            self._queue_alert(args, policy, queue_ids, service)
+            # Each policy waits on the queues it watches, not on all of them.
+            self._queue_alert(args, policy, _ids(args.queue_ids, policy.keys), service)
             for policy in queue_policies(keys, args.queue_thresholds, args.queue_defaults, per_condition)
         ]
         alerts += self._service_alerts(args, service, queue_ids)

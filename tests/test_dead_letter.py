@@ -13,6 +13,8 @@ from components import dead_letter as dl
 from components.dead_letter import DeadLetter, DeadLetterArgs, QueueRetry, worker_env
 from examples import dead_letter_handler as handler
 from policy.rules import ResourceView, check
+from settings import resolve
+from settings.resolve import Grant
 from tests.component_run import run_components
 from tests.conformance import check_subscription, check_topic
 from tools.harness import Run
@@ -32,7 +34,7 @@ def run() -> Run:
         args = DeadLetterArgs(
             project="test-project",
             publisher_member=pulumi.Output.from_input(RUNTIME),
-            subscribers=(OPS,),
+            subscribers=(Grant("tw-dead-letter-subscriber-group-ops-example-com", OPS, "deadLetter.subscribers[0]"),),
             labels={"stack": "test"},
         )
         DeadLetter("tw-dead-letter", args)
@@ -130,7 +132,7 @@ def test_worker_env_count_is_what_settings_reserves() -> None:
 def test_the_handler_reads_what_the_component_writes() -> None:
     assert (handler.ENV_TOPIC, handler.ENV_QUEUES) == (dl.ENV_TOPIC, dl.ENV_QUEUES)
     assert (handler.ENV_PROJECT, handler.ENV_LOCATION) == (dl.ENV_PROJECT, dl.ENV_LOCATION)
-    assert handler._AUTONAME_SUFFIX.pattern == dl.AUTONAME_SUFFIX
+    assert handler._AUTONAME_SUFFIX.pattern == resolve.AUTONAME_SUFFIX
     limits = handler.queue_limits(env())
     assert {k: (q.queue_id, q.autoname_prefix, q.shards, q.max_attempts) for k, q in limits.items()} == {
         q.key: (q.queue_id, q.autoname_prefix, q.shards, q.max_attempts) for q in QUEUES

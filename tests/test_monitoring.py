@@ -24,7 +24,7 @@ from components.monitoring import (
     TaskWorkerMonitoringArgs,
 )
 from components.task_worker import TaskWorker, TaskWorkerArgs
-from settings import parse_settings
+from settings import limits, parse_settings
 from tests.component_run import run_components
 from tests.conformance import check_alert_policy, check_dashboard_json, monitoring_v3_doc
 from tests.conftest import stack_config
@@ -575,7 +575,7 @@ def test_the_dashboard_stays_within_its_widget_limit_at_cloud_tasks_queue_limit(
     ids = {f"q{i}": f"{i:04d}" + LONGEST_ID[4:] for i in range(MAX_QUEUES_PER_LOCATION)}
     doc = m.dashboard(args, SERVICE, ids)
     tiles = doc["mosaicLayout"]["tiles"]
-    assert len(tiles) <= m.DASHBOARD_MAX_WIDGETS
+    assert len(tiles) <= limits.DASHBOARD_MAX_WIDGETS
     shown: list[str] = []
     for tile in tiles:
         data_sets = tile["widget"]["xyChart"]["dataSets"]
