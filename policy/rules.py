@@ -120,12 +120,35 @@ def _number(value: Any) -> float | None:
     return None
 
 
+# A bool input reaches a policy as the program sent it: a string stays a string. The provider reads
+# it through go-cty's string-to-bool conversion (cty/convert/conversion_primitive.go), which takes
+# exactly "true"/"1" and "false"/"0" and refuses the rest ("True", "TRUE", "yes"; a number too),
+# while Terraform's legacy reader (strconv.ParseBool) also takes "t", "T", "True", "TRUE" as true.
+_TRUE_TEXT = frozenset({"true", "1"})
+_FALSE_TEXT = frozenset({"false", "0"})
+
+
 def _flag(value: Any) -> bool | None:
+    """A bool input as the provider reads it; None if unknown, absent or not a boolean at all."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
+    if isinstance(value, str) and value in _TRUE_TEXT | _FALSE_TEXT:
+        return value in _TRUE_TEXT
     return None
+
+
+def _not_a_flag(value: Any) -> bool:
+    """Set and known, but no boolean the provider reads the same way everywhere ("True", "yes", 1)."""
+    return value is not ABSENT and value is not None and _flag(value) is None
+
+
+def _shown(value: Any) -> str:
+    """A flag's value as given: true, false, "True" (a string), 1 (a number)."""
+    return json.dumps(value, default=str)
+
+
+def _shown_true(value: Any) -> str:
+    return "true" if value is True else f"{_shown(value)} (read as true)"
 
 
 def _fmt(value: float) -> str:
@@ -169,6 +192,7 @@ _IMPERSONATION_ROLES = frozenset(
     }
 )
 _INVOKER_ROLE = "roles/run.invoker"
+_V1_INVOKER_IAM_DISABLED = "run.googleapis.com/invoker-iam-disabled"
 _PRIVATE_INGRESS = ("INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")
 
 
@@ -277,10 +301,16 @@ def private_cloud_run_ingress(view: ResourceView) -> Iterator[str]:
                 f"Cloud Run service ingress is {ingress}; allowed: {allowed} "
                 "(Cloud Tasks in the same project counts as internal)"
             )
-        if _flag(_lookup(view.props, "invokerIamDisabled")) is True:
+        disabled = _lookup(view.props, "invokerIamDisabled")
+        if _flag(disabled) is True:
             yield (
-                "Cloud Run service invokerIamDisabled is true, which lets anyone who reaches "
-                "the service invoke it without IAM; it must be false (or unset)"
+                f"Cloud Run service invokerIamDisabled is {_shown_true(disabled)}, which lets anyone who "
+                "reaches the service invoke it without IAM; it must be false (or unset)"
+            )
+        elif _not_a_flag(disabled):
+            yield (
+                f"Cloud Run service invokerIamDisabled is {_shown(disabled)}, not a boolean: the provider "
+                "refuses it or reads it as true; it must be false (or unset)"
             )
     elif _is_type(view, RUN_V1_SERVICE):
         ingress = _lookup(view.props, "metadata", "annotations", "run.googleapis.com/ingress")
@@ -289,6 +319,14 @@ def private_cloud_run_ingress(view: ResourceView) -> Iterator[str]:
             yield (
                 f"Cloud Run (v1) service annotation run.googleapis.com/ingress is {shown}; "
                 'allowed: "internal" or "internal-and-cloud-load-balancing"'
+            )
+        # v1's switch for the invoker check is an annotation (Cloud Run docs, "Allowing public
+        # (unauthenticated) access", YAML: run.googleapis.com/invoker-iam-disabled: true).
+        disabled = _lookup(view.props, "metadata", "annotations", _V1_INVOKER_IAM_DISABLED)
+        if disabled is not ABSENT and disabled is not None and disabled != "false":
+            yield (
+                f"Cloud Run (v1) service annotation {_V1_INVOKER_IAM_DISABLED} is {_shown(disabled)}, which "
+                'can turn the invoker IAM check off; remove it (or set it to "false")'
             )
 
 
@@ -425,8 +463,14 @@ def apis_kept_on_destroy(view: ResourceView) -> Iterator[str]:
         )
     elif _flag(value) is True:
         yield (
-            f"{api} enablement has disableOnDestroy true; it must be false so a teardown never "
-            "disables an API the rest of the project uses"
+            f"{api} enablement has disableOnDestroy {_shown_true(value)}; it must be false so a "
+            "teardown never disables an API the rest of the project uses"
+        )
+    elif _not_a_flag(value):
+        yield (
+            f"{api} enablement has disableOnDestroy {_shown(value)}, not a boolean: the provider refuses "
+            "it or reads it as true; it must be false so a teardown never disables an API the rest of "
+            "the project uses"
         )
 
 
@@ -769,11 +813,22 @@ _SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
 _EGRESS = ("PRIVATE_RANGES_ONLY", "ALL_TRAFFIC")
 
 
+# The IAM resources of one secret (global or regional): pulumi-gcp's secretmanager module.
+_SECRET_IAM_KINDS = frozenset(
+    f"{scope}secretiam{form}" for scope in ("", "regional") for form in ("member", "binding", "policy")
+)
+
+
+def _is_secret_iam(view: ResourceView) -> bool:
+    return _module(view.type) == "secretmanager" and _kind(view.type) in _SECRET_IAM_KINDS
+
+
 def secret_accessor_on_secret_only(view: ResourceView) -> Iterator[str]:
-    """secretAccessor on a project, folder or org reads every secret there: only on one secret."""
-    if not _is_iam(view) or view.type.startswith("gcp:secretmanager/secretIam"):
+    """secretAccessor on a project, folder or org reads every secret there; on any other resource
+    (a service account, a queue, a topic) it is no grant on a secret at all: only on one secret."""
+    if not _is_iam(view) or _is_secret_iam(view):
         return
-    if any(g.role == _SECRET_ACCESSOR for g in _grants(view)):
+    if any(g.role is not None and g.role.lower() == _SECRET_ACCESSOR.lower() for g in _grants(view)):
         yield (
             f"{_SECRET_ACCESSOR} is granted by {view.type}: grant it on one secret only "
             "(gcp:secretmanager/secretIamMember), never project-wide"
@@ -783,7 +838,7 @@ def secret_accessor_on_secret_only(view: ResourceView) -> Iterator[str]:
 def cloud_run_vpc_egress_explicit(view: ResourceView) -> Iterator[str]:
     """With VPC access, egress is set explicitly through one Direct VPC interface: the path traffic
     takes is the one configured, never a default or a connector the settings do not know."""
-    if view.type != "gcp:cloudrunv2/service:Service":
+    if not _is_type(view, RUN_V2_SERVICE):
         return
     vpc = _lookup(view.props, "template", "vpcAccess")
     if vpc is ABSENT or not isinstance(vpc, Mapping):
@@ -795,9 +850,16 @@ def cloud_run_vpc_egress_explicit(view: ResourceView) -> Iterator[str]:
         yield f"template.vpcAccess.egress is {egress!r}: set it explicitly to one of {', '.join(_EGRESS)}"
     if _lookup(vpc, "connector") not in (ABSENT, None):
         yield "template.vpcAccess.connector is set: use Direct VPC egress (networkInterfaces), as configured"
+    # Cloud Run v2 takes one interface (pulumi-gcp / API docs: "Currently only single network
+    # interface is supported").
     interfaces = _lookup(vpc, "networkInterfaces")
-    if interfaces is ABSENT or (isinstance(interfaces, list) and len(interfaces) != 1):
-        yield "template.vpcAccess.networkInterfaces must hold exactly one interface (network and/or subnetwork)"
+    count = len(interfaces) if isinstance(interfaces, list) else None
+    if interfaces is ABSENT or (interfaces is not None and count != 1):
+        shown = "unset" if interfaces is ABSENT else f"{count} interfaces" if count is not None else "not a list"
+        yield (
+            f"template.vpcAccess.networkInterfaces is {shown}: it must hold exactly one interface "
+            "(network and/or subnetwork)"
+        )
 
 
 class ResourceRule(NamedTuple):
