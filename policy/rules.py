@@ -835,30 +835,85 @@ def secret_accessor_on_secret_only(view: ResourceView) -> Iterator[str]:
         )
 
 
+# Cloud Run v1 sets Direct VPC egress through revision-template annotations (Cloud Run docs,
+# "Direct VPC egress with a VPC network", YAML): the interfaces as a JSON list, egress in lower case.
+_V1_INTERFACES = "run.googleapis.com/network-interfaces"
+_V1_EGRESS_KEY = "run.googleapis.com/vpc-access-egress"
+_V1_CONNECTOR = "run.googleapis.com/vpc-access-connector"
+_V1_EGRESS = ("private-ranges-only", "all-traffic")
+
+
+def _interface_count(interfaces: Any) -> tuple[bool, str]:
+    """Whether a networkInterfaces list is not exactly one interface, and how it reads."""
+    if interfaces is ABSENT:
+        return True, "unset"
+    if interfaces is None:
+        return False, ""  # unknown: nothing to judge
+    if not isinstance(interfaces, list):
+        return True, "not a list"
+    items: list[Any] = interfaces
+    return len(items) != 1, f"{len(items)} interfaces"
+
+
+def _egress_problems(
+    fields: tuple[str, str, str], egress: Any, connector: Any, interfaces: Any, allowed: Sequence[str]
+) -> Iterator[str]:
+    """fields: where egress, the connector and the interfaces are set, as the messages name them."""
+    egress_field, connector_field, interfaces_field = fields
+    if egress is ABSENT:
+        yield f"{egress_field} is not set: set it explicitly to one of {', '.join(allowed)}"
+    elif egress is not None and egress not in allowed:
+        yield f"{egress_field} is {egress!r}: set it explicitly to one of {', '.join(allowed)}"
+    if connector not in (ABSENT, None):
+        yield f"{connector_field} is set: use Direct VPC egress (networkInterfaces), as configured"
+    # One interface only (Cloud Run API and pulumi-gcp docs: "Currently only single network
+    # interface is supported").
+    wrong, shown = _interface_count(interfaces)
+    if wrong:
+        yield f"{interfaces_field} is {shown}: it must hold exactly one interface (network and/or subnetwork)"
+
+
+def _v1_field(annotation: str) -> str:
+    return f"template.metadata.annotations[{annotation}]"
+
+
+def _v1_interfaces(raw: Any) -> Any:
+    """The v1 annotation's JSON list, parsed; ABSENT and None (unknown) pass through."""
+    if raw is ABSENT or raw is None:
+        return raw
+    try:
+        return json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return raw  # not JSON: "not a list"
+
+
 def cloud_run_vpc_egress_explicit(view: ResourceView) -> Iterator[str]:
     """With VPC access, egress is set explicitly through one Direct VPC interface: the path traffic
     takes is the one configured, never a default or a connector the settings do not know."""
-    if not _is_type(view, RUN_V2_SERVICE):
-        return
-    vpc = _lookup(view.props, "template", "vpcAccess")
-    if vpc is ABSENT or not isinstance(vpc, Mapping):
-        return
-    egress = _lookup(vpc, "egress")
-    if egress is ABSENT:
-        yield f"template.vpcAccess.egress is not set: set it explicitly to one of {', '.join(_EGRESS)}"
-    elif egress is not None and egress not in _EGRESS:
-        yield f"template.vpcAccess.egress is {egress!r}: set it explicitly to one of {', '.join(_EGRESS)}"
-    if _lookup(vpc, "connector") not in (ABSENT, None):
-        yield "template.vpcAccess.connector is set: use Direct VPC egress (networkInterfaces), as configured"
-    # Cloud Run v2 takes one interface (pulumi-gcp / API docs: "Currently only single network
-    # interface is supported").
-    interfaces = _lookup(vpc, "networkInterfaces")
-    count = len(interfaces) if isinstance(interfaces, list) else None
-    if interfaces is ABSENT or (interfaces is not None and count != 1):
-        shown = "unset" if interfaces is ABSENT else f"{count} interfaces" if count is not None else "not a list"
-        yield (
-            f"template.vpcAccess.networkInterfaces is {shown}: it must hold exactly one interface "
-            "(network and/or subnetwork)"
+    if _is_type(view, RUN_V2_SERVICE):
+        vpc = _lookup(view.props, "template", "vpcAccess")
+        if vpc is ABSENT or not isinstance(vpc, Mapping):
+            return
+        yield from _egress_problems(
+            ("template.vpcAccess.egress", "template.vpcAccess.connector", "template.vpcAccess.networkInterfaces"),
+            _lookup(vpc, "egress"),
+            _lookup(vpc, "connector"),
+            _lookup(vpc, "networkInterfaces"),
+            _EGRESS,
+        )
+    elif _is_type(view, RUN_V1_SERVICE):
+        annotations = _lookup(view.props, "template", "metadata", "annotations")
+        if not isinstance(annotations, Mapping):
+            return
+        notes: Mapping[str, Any] = annotations
+        if not any(key in notes for key in (_V1_INTERFACES, _V1_EGRESS_KEY, _V1_CONNECTOR)):
+            return  # no VPC access
+        yield from _egress_problems(
+            (_v1_field(_V1_EGRESS_KEY), _v1_field(_V1_CONNECTOR), _v1_field(_V1_INTERFACES)),
+            _lookup(notes, _V1_EGRESS_KEY),
+            _lookup(notes, _V1_CONNECTOR),
+            _v1_interfaces(_lookup(notes, _V1_INTERFACES)),
+            _V1_EGRESS,
         )
 
 

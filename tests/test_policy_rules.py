@@ -709,6 +709,88 @@ def test_service_with_one_or_unknown_vpc_network_interfaces_passes(interfaces: A
     assert check([vpc_service(interfaces)]) == []
 
 
+def v1_vpc_service(annotations: dict[str, Any]) -> ResourceView:
+    template = {"metadata": {"annotations": annotations}, "spec": {"serviceAccountName": RUNTIME}}
+    return view(RUN_V1, {**v1_service({}).props, "template": template})
+
+
+ONE_NIC = json.dumps([{"network": "n", "subnetwork": "s"}])
+V1_NICS = "template.metadata.annotations[run.googleapis.com/network-interfaces]"
+V1_EGRESS = "template.metadata.annotations[run.googleapis.com/vpc-access-egress]"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "expected"),
+    [
+        pytest.param(
+            {"run.googleapis.com/network-interfaces": json.dumps([{"network": "a"}, {"network": "b"}])},
+            f"{V1_NICS} is 2 interfaces: it must hold exactly one interface",
+            id="two-interfaces",
+        ),
+        pytest.param({"run.googleapis.com/network-interfaces": "[]"}, f"{V1_NICS} is 0 interfaces", id="no-interface"),
+        pytest.param({"run.googleapis.com/network-interfaces": "network=a"}, f"{V1_NICS} is not a list", id="not-json"),
+        pytest.param(
+            {"run.googleapis.com/vpc-access-connector": "projects/p/locations/l/connectors/c"},
+            f"{V1_NICS} is unset",
+            id="connector-only",
+        ),
+    ],
+)
+def test_v1_service_without_exactly_one_vpc_network_interface_is_refused(
+    annotations: dict[str, Any], expected: str
+) -> None:
+    resource = v1_vpc_service({"run.googleapis.com/vpc-access-egress": "all-traffic", **annotations})
+    messages = [v.message for v in rule_violations([resource], "cloud-run-vpc-egress-explicit")]
+    assert any(expected in m for m in messages), messages
+
+
+@pytest.mark.parametrize(
+    ("annotations", "expected"),
+    [
+        pytest.param({"run.googleapis.com/network-interfaces": ONE_NIC}, f"{V1_EGRESS} is not set", id="unset"),
+        pytest.param(
+            {"run.googleapis.com/network-interfaces": ONE_NIC, "run.googleapis.com/vpc-access-egress": "ALL_TRAFFIC"},
+            f"{V1_EGRESS} is 'ALL_TRAFFIC': set it explicitly to one of private-ranges-only, all-traffic",
+            id="v2-spelling",
+        ),
+        pytest.param(
+            {
+                "run.googleapis.com/network-interfaces": ONE_NIC,
+                "run.googleapis.com/vpc-access-egress": "all-traffic",
+                "run.googleapis.com/vpc-access-connector": "c",
+            },
+            "template.metadata.annotations[run.googleapis.com/vpc-access-connector] is set",
+            id="connector",
+        ),
+    ],
+)
+def test_v1_service_vpc_egress_not_explicit_is_refused(annotations: dict[str, Any], expected: str) -> None:
+    messages = [v.message for v in rule_violations([v1_vpc_service(annotations)], "cloud-run-vpc-egress-explicit")]
+    assert [m for m in messages if expected in m], messages
+    assert len(messages) == 1
+
+
+@pytest.mark.parametrize(
+    "annotations",
+    [pytest.param({}, id="no-vpc-access")]
+    + [
+        pytest.param(
+            {"run.googleapis.com/network-interfaces": ONE_NIC, "run.googleapis.com/vpc-access-egress": egress},
+            id=egress,
+        )
+        for egress in ("private-ranges-only", "all-traffic")
+    ]
+    + [
+        pytest.param(
+            {"run.googleapis.com/network-interfaces": None, "run.googleapis.com/vpc-access-egress": "all-traffic"},
+            id="interfaces-unknown",
+        )
+    ],
+)
+def test_v1_service_with_one_vpc_network_interface_and_explicit_egress_passes(annotations: dict[str, Any]) -> None:
+    assert check([v1_vpc_service(annotations)]) == []
+
+
 # --- What cannot be seen is never flagged -------------------------------------------------------
 
 
