@@ -703,6 +703,11 @@ def _default_concurrency(props: Mapping[str, Any]) -> int | None:
     return 1 if cpu < 1 else _DEFAULT_CONCURRENCY
 
 
+def _unset_count(value: Any) -> bool:
+    """Absent, or 0 (proto3's "unset") in any spelling the provider reads as 0 (0, 0.0, "0")."""
+    return value is ABSENT or _number(value) == 0
+
+
 def _capacity(service: ResourceView) -> tuple[int, int] | None:
     """(max instances, concurrency) of a v2 service, with the API's defaults; None if unknown."""
     if not _is_type(service, RUN_V2_SERVICE):
@@ -710,12 +715,12 @@ def _capacity(service: ResourceView) -> tuple[int, int] | None:
     props = service.props
     # The template's scaling wins; 0 is proto3's "unset".
     instances: Any = _lookup(props, "template", "scaling", "maxInstanceCount")
-    if instances is ABSENT or instances == 0:
+    if _unset_count(instances):
         instances = _lookup(props, "scaling", "maxInstanceCount")
-    if instances is ABSENT or instances == 0:
+    if _unset_count(instances):
         instances = _DEFAULT_MAX_INSTANCES
     concurrency: Any = _lookup(props, "template", "maxInstanceRequestConcurrency")
-    if concurrency is ABSENT or concurrency == 0:
+    if _unset_count(concurrency):
         concurrency = _default_concurrency(props)
     max_instances, per_instance = _number(instances), _number(concurrency)
     if max_instances is None or per_instance is None:

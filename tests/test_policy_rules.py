@@ -1032,6 +1032,21 @@ def test_queue_concurrency_over_service_capacity_is_advised(resources: list[Reso
             id="cpu-unknown",
         ),
         pytest.param(stack(None, queue_props(rateLimits__maxConcurrentDispatches=None)), id="queue-unknown"),
+        # 0 is proto3's "unset" however it is spelled: a string "0" reaches the API as 0 too.
+        pytest.param(
+            stack(
+                service_props(template__scaling__maxInstanceCount="0"),
+                queue_props(rateLimits__maxConcurrentDispatches=8000),
+            ),
+            id="instances-text-0-is-the-default-100",
+        ),
+        pytest.param(
+            stack(
+                service_props(template__maxInstanceRequestConcurrency="0"),
+                queue_props(rateLimits__maxConcurrentDispatches=800),
+            ),
+            id="concurrency-text-0-is-the-default-80",
+        ),
     ],
 )  # fmt: skip
 def test_queue_concurrency_passes_when_it_fits_or_is_unknown(resources: list[ResourceView]) -> None:
