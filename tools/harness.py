@@ -9,6 +9,8 @@ can know (the project number, the service URL, a service agent's email, the rand
 of an auto-name, an account's unique ID) is invented, and each invented value is recorded
 in `Run.invented` with what it stands for: `Run.shown` replaces it, wherever it ended up
 (through applies and concatenations too), by a "(known after up: …)" marker.
+URNs are the engine's (the whole parent chain), and a second registration of one URN is refused
+as the engine refuses it (DuplicateUrnError, in `Run.error`).
 """
 
 from __future__ import annotations
