@@ -121,6 +121,133 @@ def test_mandatory_violation_exit_1(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "MANDATORY" in err
 
 
+# --- one URN, one resource: the engine refuses a second registration --------------------------------
+
+TWO_SECRETS_ONE_URN = (
+    "import pulumi_gcp as gcp\n"
+    "for secret_id in ('db_pass', 'db-pass'):\n"
+    "    gcp.secretmanager.Secret('db-pass', secret_id=secret_id, replication={'auto': {}})\n"
+)
+# Components whose children share names and types: told apart by the parent chain (or not).
+BOXES = (
+    "import pulumi, pulumi_gcp as gcp\n"
+    "class Box(pulumi.ComponentResource):\n"
+    "    def __init__(self, name, kind='test:index:Box', opts=None):\n"
+    "        super().__init__(kind, name, None, opts)\n"
+    "        gcp.secretmanager.Secret('s', secret_id=name, replication={'auto': {}},\n"
+    "                                 opts=pulumi.ResourceOptions(parent=self))\n"
+)
+
+
+def _program(tmp_path: Path, text: str) -> Path:
+    program = tmp_path / "program.py"
+    program.write_text(text)
+    return program
+
+
+def test_plan_refuses_a_duplicate_urn_naming_both_registrations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    program = _program(tmp_path, TWO_SECRETS_ONE_URN)
+    root = _stack_dir(tmp_path / "", "dup", "config:\n  gcp:project: my-project\n", program)
+    code = plan.main(["dup"], root=root)
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err == (
+        "plan: stack dup: Duplicate resource URN 'urn:pulumi:dup::task-worker::gcp:secretmanager/secret:Secret::"
+        "db-pass'; try giving it a unique name (registered twice: resource #1 gcp:secretmanager/secret:Secret "
+        '"db-pass"; then resource #2 gcp:secretmanager/secret:Secret "db-pass", inputs differing: secretId '
+        '"db_pass" vs "db-pass")\n'
+    )
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("program", "urn", "first", "second"),
+    [
+        pytest.param(
+            BOXES + "box = Box('b')\n"
+            "gcp.secretmanager.Secret('s', secret_id='x', replication={'auto': {}},\n"
+            "                         opts=pulumi.ResourceOptions(parent=box))\n",
+            "test:index:Box$gcp:secretmanager/secret:Secret::s",
+            'resource #2 gcp:secretmanager/secret:Secret "s"',
+            'resource #3 gcp:secretmanager/secret:Secret "s", inputs differing: secretId "b" vs "x"',
+            id="two-children-of-one-component",
+        ),
+        # The engine's URN holds the parents' types, not their names: children of two components of
+        # one type need names of their own.
+        pytest.param(
+            BOXES + "Box('a')\nBox('b')\n",
+            "test:index:Box$gcp:secretmanager/secret:Secret::s",
+            "resource #",
+            'secretId "',
+            id="children-of-two-components-of-one-type",
+        ),
+        pytest.param(
+            BOXES + "Box('b')\nBox('b')\n",
+            "test:index:Box::b",
+            'component #1 test:index:Box "b"',
+            ", with the same inputs",
+            id="two-components",
+        ),
+    ],
+)
+def test_harness_refuses_a_duplicate_urn(tmp_path: Path, program: str, urn: str, first: str, second: str) -> None:
+    run = run_program(stack_config("test"), _program(tmp_path, program))
+    assert isinstance(run.error, harness.DuplicateUrnError), run.error
+    assert run.error.urn == f"urn:pulumi:test::task-worker::{urn}"
+    assert str(run.error).startswith(f"Duplicate resource URN '{run.error.urn}'; try giving it a unique name")
+    assert first in run.error.first
+    assert second in run.error.second
+
+
+@pytest.mark.parametrize(
+    ("program", "urns"),
+    [
+        pytest.param(
+            "import pulumi_gcp as gcp\n"
+            "gcp.secretmanager.Secret('x', secret_id='x', replication={'auto': {}})\n"
+            "gcp.pubsub.Topic('x')\n",
+            {"gcp:secretmanager/secret:Secret::x", "gcp:pubsub/topic:Topic::x"},
+            id="one-name-two-types",
+        ),
+        pytest.param(
+            BOXES + "Box('a')\nBox('a', kind='test:index:Crate')\n",
+            {
+                "test:index:Box::a",
+                "test:index:Box$gcp:secretmanager/secret:Secret::s",
+                "test:index:Crate::a",
+                "test:index:Crate$gcp:secretmanager/secret:Secret::s",
+            },
+            id="one-name-two-parent-types",
+        ),
+        # The parents' own types match, their chains do not: the engine's URNs differ (the whole
+        # chain), where Pulumi's MockMonitor.make_urn would give both children one URN.
+        pytest.param(
+            BOXES + "Box('a', opts=pulumi.ResourceOptions(parent=Box('outer', kind='test:index:Crate')))\nBox('a')\n",
+            {
+                "test:index:Crate::outer",
+                "test:index:Crate$gcp:secretmanager/secret:Secret::s",
+                "test:index:Crate$test:index:Box::a",
+                "test:index:Crate$test:index:Box$gcp:secretmanager/secret:Secret::s",
+                "test:index:Box::a",
+                "test:index:Box$gcp:secretmanager/secret:Secret::s",
+            },
+            id="one-name-two-parent-chains",
+        ),
+    ],
+)
+def test_one_name_under_another_type_or_parent_chain_passes_with_the_engines_urns(
+    tmp_path: Path, program: str, urns: set[str]
+) -> None:
+    run = run_program(stack_config("test"), _program(tmp_path, program))
+    assert run.error is None, run.error
+    prefix = "urn:pulumi:test::task-worker::"
+    assert all(r.urn.startswith(prefix) for r in run.resources)
+    assert len({r.urn for r in run.resources}) == len(run.resources)
+    assert {r.urn.removeprefix(prefix) for r in run.resources} == urns
+
+
 # --- critical path on synthetic graphs ----------------------------------------------------
 
 
