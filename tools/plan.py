@@ -624,6 +624,25 @@ def pages_nobody(run: Run) -> bool:
     return bool(policies) and all(policy_pages_nobody(r.inputs) for r in policies)
 
 
+# Adopting with the `import` option and then updating in the same `up` (what importId relies on:
+# the stack's settings differ from the adopted resource's) arrived in Pulumi CLI 3.174.0
+# (pulumi/pulumi#19339); before it the engine refused any import whose inputs differ. 3.175.0
+# fixed a panic importing with the CLI, which always generates plans (pulumi/pulumi#19750).
+MIN_CLI_FOR_IMPORT = "3.175.0"
+
+
+def import_notice(run: Run) -> str:
+    """The CLI an adopting `pulumi up` needs, when any resource is adopted (importId); else ""."""
+    adopted = sum(bool(r.import_id) for r in run.resources)
+    if not adopted:
+        return ""
+    return (
+        f"{adopted} resource(s) adopted with importId: `pulumi up` needs Pulumi CLI >= {MIN_CLI_FOR_IMPORT} "
+        "(import, then update to this stack's settings, in one run: pulumi/pulumi#19339); "
+        "an older CLI refuses an import whose inputs differ from the resource."
+    )
+
+
 def _print_violations(run: Run, violations: Iterable[Violation], out: Any) -> None:
     for v in violations:
         level = "MANDATORY" if v.mandatory else "advisory"
@@ -669,6 +688,8 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
         print(f"warning: {run.shown(warning)}")
     if pages_nobody(run):
         print(f"notice: {NO_CHANNELS_NOTICE}")
+    if import_notice(run):
+        print(f"notice: {import_notice(run)}")
     _print_violations(run, plan.violations, sys.stdout)
     print("Outputs:")
     for line in outputs(run):
