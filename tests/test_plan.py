@@ -475,6 +475,16 @@ def test_a_rewritten_runbook_shows_a_bounded_diff_and_how_much_more() -> None:
     assert max(map(len, lines)) <= 2 * plan.WIDTH + 60
 
 
+def test_a_long_changed_line_of_a_text_is_cut_around_where_it_changes() -> None:
+    policy = "gcp:monitoring/alertPolicy:AlertPolicy"
+    base = _doc(_res("p", policy, documentation={"content": "intro\n" + "a" * 500 + "OLD tail"}))
+    head = _doc(_res("p", policy, documentation={"content": "intro\n" + "a" * 500 + "NEW tail"}))
+    lines = plan.render_diff(plan.diff(base, head), base, head)
+    minus, plus = (next(line.strip() for line in lines if line.strip().startswith(sign)) for sign in "-+")
+    assert minus == "-…" + "a" * 40 + "OLD tail"
+    assert plus == "+…" + "a" * 40 + "NEW tail"
+
+
 def test_a_long_json_string_reads_as_a_line_diff_of_its_pretty_form() -> None:
     board = {"displayName": "d", "tiles": [{"title": f"tile {i}", "query": "q" * 40} for i in range(50)]}
     changed = {**board, "tiles": [*board["tiles"][:20], {"title": "tile 20", "query": "new"}, *board["tiles"][21:]]}

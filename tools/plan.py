@@ -19,6 +19,7 @@ Exit status: 0 ok, 1 a mandatory policy violation, 2 invalid config or unknown s
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -476,17 +477,48 @@ def _json_text(value: Any) -> str | None:
     return json.dumps(parsed, indent=1, sort_keys=True, ensure_ascii=False)
 
 
+def _first_difference(x: str, y: str) -> int:
+    return next((i for i, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), min(len(x), len(y)))
+
+
+def _diff_lines(body: Sequence[str]) -> list[str]:
+    """Unified-diff lines, each at most WIDTH: a long `-` line and the `+` line that replaces it
+    are cut around where they first differ (a long filter differs at its end)."""
+    out: list[str] = []
+    minus: list[str] = []
+    plus: list[str] = []
+
+    def flush() -> None:
+        for sign, mine, theirs in [("-", minus, plus), ("+", plus, minus)]:
+            for i, text in enumerate(mine):
+                at = _first_difference(text, theirs[i]) if i < len(theirs) else 0
+                start = max(0, at - 40) if len(text) > WIDTH else 0
+                cut = text[start : start + WIDTH - 3]
+                out.append(sign + ("…" if start else "") + cut + ("…" if start + len(cut) < len(text) else ""))
+        minus.clear()
+        plus.clear()
+
+    for line in body:
+        if line.startswith("-"):
+            minus.append(line[1:])
+        elif line.startswith("+"):
+            plus.append(line[1:])
+        else:
+            flush()
+            out.append(_clip(line))
+    flush()
+    return out
+
+
 def _text_diff(path: str, old: Any, new: Any, kind: str) -> list[str]:
     """`path: <kind> changed (N → M lines)` and the first TEXT_LINES lines of a unified diff."""
-    import difflib  # only a diff with text in it needs it
-
     a = old.splitlines() if isinstance(old, str) else []
     b = new.splitlines() if isinstance(new, str) else []
     what = f"{kind} set ({len(b)} lines)" if not isinstance(old, str) else f"{kind} changed ({len(a)} → {len(b)} lines)"
     if not isinstance(new, str):
         what = f"{kind} unset (was {len(a)} lines)"
-    body = list(difflib.unified_diff(a, b, lineterm="", n=0))[2:]  # no ---/+++ header
-    lines = [f"{path}: {what}", *(f"  {_clip(line)}" for line in body[:TEXT_LINES])]
+    body = _diff_lines(list(difflib.unified_diff(a, b, lineterm="", n=0))[2:])  # no ---/+++ header
+    lines = [f"{path}: {what}", *(f"  {line}" for line in body[:TEXT_LINES])]
     if len(body) > TEXT_LINES:
         lines.append(f"  … {len(body) - TEXT_LINES} more diff lines")
     return lines
@@ -515,7 +547,7 @@ def _value_lines(path: str, old: Any, new: Any, *, raw: bool = False) -> list[st
         if len(shown[0]) > WIDTH:
             shown[0] = f"{_clip(shown[0])} ({len(old)} chars)"
     elif len(shown[0]) + len(shown[1]) > 2 * WIDTH and isinstance(old, str) and isinstance(new, str):
-        at = next((i for i, (x, y) in enumerate(zip(old, new, strict=False)) if x != y), min(len(old), len(new)))
+        at = _first_difference(old, new)
         shown = [f"{_excerpt(v, at)} ({len(v)} chars)" for v in (old, new)]
     return [f"{path}: {_clip(shown[0], 2 * WIDTH)} → {_clip(shown[1], 2 * WIDTH)}"]
 
