@@ -350,6 +350,12 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     "time:index/sleep:Sleep": ("triggers",),  # RequiresReplace
 }
 SLEEP = "time:index/sleep:Sleep"
+
+
+def _res_of(urn: str, type_: str, inputs: dict[str, object]) -> dict[str, object]:
+    return {**_res(urn, type_), "inputs": inputs}
+
+
 # A map or block field changes in one key; a scalar field in its value.
 _FIELD_VALUES: dict[str, tuple[object, object, str]] = {
     "condition": ({"title": "t", "expression": "true"}, {"title": "t", "expression": "false"}, "condition.expression"),
@@ -365,8 +371,8 @@ _FIELD_VALUES: dict[str, tuple[object, object, str]] = {
 def test_changing_a_forcenew_field_alone_replaces_the_resource(type_: str, field: str) -> None:
     before, after, path = _FIELD_VALUES.get(field, ("old-value", "new-value", field))
     # The other inputs stay: only `field` differs.
-    base = _doc(_res("r", type_, keep="same", **{field: before}))
-    head = _doc(_res("r", type_, keep="same", **{field: after}))
+    base = _doc(_res_of("r", type_, {"keep": "same", field: before}))
+    head = _doc(_res_of("r", type_, {"keep": "same", field: after}))
     (change,) = plan.diff(base, head)
     assert (change.action, change.fields, change.forced_by) == ("replace", (path,), (path,))
     assert f"(forced by: {path})" in "\n".join(plan.render_diff([change], base, head))
@@ -392,8 +398,8 @@ def test_the_replace_table_is_the_providers_forcenew_fields() -> None:
     ],
 )
 def test_changing_an_updatable_field_updates_in_place(type_: str, field: str) -> None:
-    base = _doc(_res("r", type_, **{field: "old-value"}))
-    head = _doc(_res("r", type_, **{field: "new-value"}))
+    base = _doc(_res_of("r", type_, {field: "old-value"}))
+    head = _doc(_res_of("r", type_, {field: "new-value"}))
     (change,) = plan.diff(base, head)
     assert (change.action, change.fields, change.forced_by) == ("update", (field,), ())
 

@@ -11,7 +11,9 @@ read "(known after up: …)" in the tree, the JSON and the outputs, never as inv
 
 --against BASE.json (a --json plan of the base branch) adds what would change: each cloud
 resource as create, update (the fields), replace (the field that forces it), delete or
-same; a replaced or deleted queue is flagged (its tasks are lost, its name blocked).
+same; a replaced or deleted queue is flagged (its tasks are lost, its name blocked). Bounded
+for a PR comment: a changed runbook or dashboard reads as a short line diff, a long list as its
+first elements, a count and its last.
 
 Exit status: 0 ok, 1 a mandatory policy violation, 2 invalid config or unknown stack.
 """
