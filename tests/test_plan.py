@@ -326,7 +326,7 @@ def test_replace_table_names_only_fields_the_types_have() -> None:
 
 # --- the provider's ForceNew fields, one case each ------------------------------------------------
 # Read from the provider sources, not from plan.REPLACE_ON (a field dropped from the table must fail
-# here): terraform-provider-google-beta 3dc173a (pulumi-gcp's upstream), paths under google-beta/;
+# here): terraform-provider-google-beta v7.45.0 (pulumi-gcp's upstream), paths under google-beta/;
 # IAM members add tpgiamresource/resource_iam_member.go's role, member, condition to their parent's
 # fields; terraform-provider-time v0.12.1 internal/provider/resource_time_sleep.go for the Sleep.
 IAM_BASE = ("role", "member", "condition")

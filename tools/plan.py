@@ -276,8 +276,9 @@ def to_mermaid(plan: Plan) -> str:
 # Inputs whose change makes the provider delete the resource and create a new one, per type.
 # pulumi-gcp bridges hashicorp/terraform-provider-google-beta; a bridged provider answers a change of
 # a `ForceNew: true` field (a `RequiresReplace` plan modifier in plugin-framework providers) with a
-# replacement. Read at google-beta 3dc173a (the `upstream` submodule of pulumi/pulumi-gcp ed6078a,
-# 2026-08-21), paths under google-beta/; top-level fields only (no nested field of these types is
+# replacement. Read at google-beta v7.45.0 (3dc173a, the `upstream` submodule of pulumi/pulumi-gcp
+# ed6078a, 2026-08-21; the same ForceNew fields at google-beta main 93c65b2, the newest source at
+# hand), paths under google-beta/; top-level fields only (no nested field of these types is
 # ForceNew but an IAM member's `condition.*`, covered by `condition`):
 _IAM_MEMBER = ("role", "member", "condition")  # tpgiamresource/resource_iam_member.go IamMemberBaseSchema
 REPLACE_ON: dict[str, frozenset[str]] = {
