@@ -203,6 +203,48 @@ def test_a_positive_max_retry_duration_needs_both_limits() -> None:
     assert (unknown.final, unknown.certain) == (True, False)  # the count says so; the time is unknown
 
 
+# Google (RetryConfig.max_retry_duration): "Once max_retry_duration time has passed *and* the task
+# has been attempted max_attempts times, no further attempts will be made"; v2beta2's task_age_limit:
+# "retried until both limits are reached". At exactly the duration the limit is reached: final (a
+# duplicate dead letter is the lesser error than a task lost unseen). The API keeps whole seconds.
+@pytest.mark.parametrize(
+    ("elapsed", "final"),
+    [
+        (timedelta(seconds=3599), False),  # one second short: Cloud Tasks may still retry
+        (timedelta(seconds=3600) - timedelta(microseconds=1), False),
+        (timedelta(seconds=3600), True),  # exactly maxRetryDuration: reached
+        (timedelta(seconds=3601), True),
+    ],
+)
+def test_the_final_attempt_boundary_is_exactly_max_retry_duration(elapsed: timedelta, final: bool) -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    last = headers("tw-slow-9f8e7d6", retries=2)  # the 3rd of maxAttempts 3; maxRetryDuration 3600s
+    this = handler.attempt(last, env(), first_attempt_at=now - elapsed, now=now)
+    assert (this.final, this.certain) == (final, True)
+    assert handler.is_final_attempt(last, env(), first_attempt_at=now - elapsed, now=now) is final
+    # One attempt short of maxAttempts is never final, whatever the time.
+    assert not handler.is_final_attempt(headers("tw-slow-9f8e7d6", 1), env(), first_attempt_at=now - elapsed, now=now)
+
+
+def test_an_adopted_queue_is_told_to_the_worker_by_its_imported_id() -> None:
+    """importId set, no name: the env names the adopted queue's own ID, the one its requests carry."""
+    from tests.conftest import stack_config
+    from tools.harness import run_program
+
+    imported = "projects/test-project/locations/europe-west1/queues/legacy-orders"
+    run = run_program(stack_config(deadLetter={"enabled": True}, queues={"default": {"importId": imported}}))
+    assert run.error is None, run.error
+    (queue,) = run.of_type("gcp:cloudtasks/queue:Queue")
+    assert (queue.import_id, queue.inputs["name"]) == (imported, "legacy-orders")
+    (container,) = run.one("gcp:cloudrunv2/service:Service").inputs["template"]["containers"]
+    worker = {e["name"]: e.get("value") for e in container["envs"] if e["name"].startswith(dl.ENV_PREFIX)}
+    assert worker["TASK_WORKER_QUEUE_DEFAULT_QUEUE_ID"] == "legacy-orders"
+    assert "TASK_WORKER_QUEUE_DEFAULT_AUTONAME_PREFIX" not in worker
+    found = handler.find_queue(worker, "legacy-orders")
+    assert found is not None
+    assert found.key == "default"
+
+
 def test_a_request_from_another_queue_or_none_is_refused() -> None:
     with pytest.raises(ValueError, match="not one of this worker's queues"):
         handler.is_final_attempt(headers("someone-elses-queue"), env())
