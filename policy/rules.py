@@ -657,14 +657,18 @@ def cloud_tasks_agent_mints_invoker_tokens(resources: Sequence[ResourceView]) ->
     # project-level role for an agent it created at API enablement) is out of sight here.
     invokers = _invoker_emails(resources) & _declared_accounts(resources)
     iam_views = [v for v in resources if _is_iam(v)]
+    # Once per account, not per queue: a stack's queues (up to 1,000) share one invoker.
+    may_mint: dict[str, bool] = {}
     for queue in resources:
         if not _is_type(queue, QUEUE):
             continue
         email = _text(_lookup(queue.props, "httpTarget", "oidcToken", "serviceAccountEmail"))
         if email is None or email.lower() not in invokers:
             continue
-        found = [_mints_for(v, email.lower()) for v in iam_views]
-        if any(f is None or f for f in found):
+        account = email.lower()
+        if account not in may_mint:
+            may_mint[account] = any(f is None or f for f in (_mints_for(v, account) for v in iam_views))
+        if may_mint[account]:
             continue
         yield (
             queue.urn,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -411,6 +412,10 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
     try:
         # Plain attribute swaps, undone below (unittest.mock would cost its import at every plan).
         with contextlib.ExitStack() as patches:
+            # The program may switch the cyclic collector off (__main__.py does: it is short-lived);
+            # a test session runs many programs in one process, so switch it back on afterwards.
+            if gc.isenabled():
+                patches.callback(gc.enable)
             for module, name, value in [
                 (resource_runtime, "_get_stack_trace", source_pb2.StackTrace),
                 (sync_await, "_ensure_event_loop", ensure_event_loop),
