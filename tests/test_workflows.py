@@ -35,7 +35,7 @@ def _triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
     on = workflow.get("on", workflow.get(True))
     if isinstance(on, dict):
         return on
-    return {name: None for name in ([on] if isinstance(on, str) else on or [])}
+    return dict.fromkeys([on] if isinstance(on, str) else on or [])
 
 
 def _pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -118,7 +118,8 @@ def test_drift_failure_names_the_stack_and_its_project() -> None:
     assert step["id"] == "preview"
     assert report["env"]["STACK"] == "${{ matrix.stack }}"
     run = report["run"]
-    assert 'Pulumi.$STACK.yaml' in run and "gcp:project" in run
+    assert "Pulumi.$STACK.yaml" in run
+    assert "gcp:project" in run
     assert "$where" in run.split("::error", 1)[1]
 
 
@@ -191,7 +192,9 @@ def test_each_cloud_job_installs_what_pulumi_yaml_runtime_options_run(
     """
     options = _load(ROOT / "Pulumi.yaml")["runtime"]["options"]
     handled = {"toolchain", "typechecker"}
-    assert set(options) <= handled, f"Pulumi.yaml has runtime options this test does not check: {set(options) - handled}"
+    assert set(options) <= handled, (
+        f"Pulumi.yaml has runtime options this test does not check: {set(options) - handled}"
+    )
     assert options["toolchain"] == "uv"
     # toolchain: uv — Pulumi runs uv itself, so uv must be on the job's PATH before Pulumi starts.
     steps = job["steps"]
