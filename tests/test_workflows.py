@@ -178,17 +178,37 @@ def _runs(venv: Path, *command: str) -> str:
     return done.stdout
 
 
+def _distributions(venv: Path) -> set[str]:
+    """The installed distributions, `name==version`, read from their metadata directories."""
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    return {d.name.removesuffix(".dist-info").lower().replace("_", "-") for d in site.glob("*.dist-info")}
+
+
 PULUMI_JOBS = _pulumi_jobs()
+
+
+@pytest.fixture(scope="module")
+def ci_environment(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """What ci.yml's checks job installs: the environment whose `pyright` run CI requires clean."""
+    job = _load(WORKFLOWS / "ci.yml")["jobs"]["checks"]
+    assert any(s.get("run") == "uv run --frozen pyright" for s in job["steps"])
+    venv = tmp_path_factory.mktemp("ci") / "venv"
+    for args, env in _uv_syncs(job):
+        _replay_install(args, env, venv)
+    return _distributions(venv)
 
 
 @pytest.mark.parametrize(("file", "job_id", "job"), [(f, j, job) for f, j, _, job in PULUMI_JOBS])
 def test_each_cloud_job_installs_what_pulumi_yaml_runtime_options_run(
-    file: str, job_id: str, job: dict[str, Any], tmp_path: Path
+    file: str, job_id: str, job: dict[str, Any], ci_environment: set[str], tmp_path: Path
 ) -> None:
-    """Replay the job's install (same `uv sync` flags, same env) and run each runtime option there.
+    """Replay the job's install (same `uv sync` flags, same env) and check each runtime option there.
 
-    The deploy job installs with UV_NO_DEFAULT_GROUPS=1; Pulumi.yaml's `typechecker: pyright` then
-    runs pyright before every update, so pyright must be in what that install brings.
+    `typechecker: pyright` makes Pulumi run pyright in the program's directory before every preview
+    and update, over the whole [tool.pyright] scope (tests, tools, policy, producer): it passes only
+    where CI's own pyright step passes, so the job must install at least what CI installs. A lean
+    install (UV_NO_DEFAULT_GROUPS=1) lacks pytest, hypothesis, google-cloud-tasks, … and every
+    `pulumi up` would stop on pyright's missing imports.
     """
     options = _load(ROOT / "Pulumi.yaml")["runtime"]["options"]
     handled = {"toolchain", "typechecker"}
@@ -202,28 +222,29 @@ def test_each_cloud_job_installs_what_pulumi_yaml_runtime_options_run(
     assert any(str(s.get("uses", "")).startswith(SETUP_UV) for s in steps[:first_pulumi]), (
         f"{file} job {job_id}: no astral-sh/setup-uv step before Pulumi (toolchain: uv)"
     )
+    # Pulumi's own `uv run` reads the job's env too: a group switch there would undo the install.
+    assert not {k for k in job.get("env", {}) if k.startswith("UV_")}, f"{file} job {job_id} sets uv options"
     syncs = _uv_syncs(job)
     assert syncs, f"{file} job {job_id}: no `uv sync` before Pulumi"
     venv = tmp_path / "venv"
     for args, env in syncs:
         _replay_install(args, env, venv)
-    # typechecker: Pulumi runs the checker from the program's environment.
+    missing = ci_environment - _distributions(venv)
+    assert not missing, f"{file} job {job_id} installs less than CI type-checks with: {sorted(missing)}"
     checker = options.get("typechecker")
     if checker is not None:
         assert checker == "pyright", f"unexpected typechecker {checker!r}"
         assert "pyright" in _runs(venv, "pyright", "--version")
         assert "pyright" in _runs(venv, "python", "-m", "pyright", "--version")
-    # And the program's own packages (found, not imported: a fresh environment has no bytecode yet).
-    modules = ["pulumi", "pulumi_gcp", "pydantic", "pulumiverse_time"]
-    probe = f"import importlib.util as u; print([m for m in {modules!r} if u.find_spec(m) is None])"
-    assert _runs(venv, "python", "-c", probe).strip() == "[]"
 
 
-def test_the_deploy_job_installs_no_dependency_group() -> None:
-    # What the replay above covers: the deploy job's lean install (no test, lint or client tools).
-    (job,) = [job for f, _, _, job in PULUMI_JOBS if f == "deploy.yml"]
-    assert job["env"]["UV_NO_DEFAULT_GROUPS"] == "1"
-    assert [args for args, _ in _uv_syncs(job)] == [["--locked"]]
+def test_a_lean_install_would_lack_what_pyright_checks(tmp_path: Path, ci_environment: set[str]) -> None:
+    # The failure the test above guards against, replayed: no dependency groups (the deploy job's
+    # former `UV_NO_DEFAULT_GROUPS=1`) leave out the packages tests/ and tools/ import.
+    venv = tmp_path / "venv"
+    _replay_install(["--locked"], {"UV_NO_DEFAULT_GROUPS": "1"}, venv)
+    missing = {d.split("-")[0] for d in ci_environment - _distributions(venv)}
+    assert {"pytest", "hypothesis"} <= missing
 
 
 def test_every_cloud_job_is_replayed() -> None:
