@@ -84,9 +84,10 @@ def _command_lines() -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for name in MARKDOWN:
         found += [(name, line) for line in _markdown_code((ROOT / name).read_text())]
-    for directory in PYTHON_DIRS:
-        for path in sorted((ROOT / directory).rglob("*.py")):
-            found += [(str(path.relative_to(ROOT)), line) for line in _python_strings(path.read_text())]
+    sources = [ROOT / "settings.py", ROOT / "__main__.py"]
+    sources += [path for directory in PYTHON_DIRS for path in sorted((ROOT / directory).rglob("*.py"))]
+    for path in sources:
+        found += [(str(path.relative_to(ROOT)), line) for line in _python_strings(path.read_text())]
     return [(where, line.strip()) for where, line in found if re.search(r"\bgcloud\s+[a-z]", line)]
 
 
