@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path(__file__).with_name("gcloud_commands.txt")
 MARKDOWN = ["README.md", "producer/README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
-PYTHON_DIRS = ["components", "tools", "examples", "policy", "producer/src"]
+PYTHON_DIRS = ["settings", "components", "tools", "examples", "policy", "producer/src"]
 _WORD = re.compile(r"[a-z][a-z0-9-]*")
 
 
@@ -84,7 +84,7 @@ def _command_lines() -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for name in MARKDOWN:
         found += [(name, line) for line in _markdown_code((ROOT / name).read_text())]
-    sources = [ROOT / "settings.py", ROOT / "__main__.py"]
+    sources = [ROOT / "__main__.py"]
     sources += [path for directory in PYTHON_DIRS for path in sorted((ROOT / directory).rglob("*.py"))]
     for path in sources:
         found += [(str(path.relative_to(ROOT)), line) for line in _python_strings(path.read_text())]
