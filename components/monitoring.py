@@ -23,6 +23,7 @@ from settings.limits import (
     DOCUMENTATION_MAX_CHARS,
     FILTER_MAX_CHARS,
     MAX_QUEUE_ID_CHARS,
+    MAX_TIMEOUT_SECONDS,
 )
 
 # --- Facts this module relies on, with their sources ------------------------------------------------
@@ -390,7 +391,7 @@ Check the queue's state and retry settings:
 
 ```
 gcloud tasks queues describe {n.queue_id} {n.where}
-gcloud tasks tasks list --queue={n.queue_id} {n.where} --limit=20
+gcloud tasks list --queue={n.queue_id} {n.where} --limit=20
 ```
 
 Check the worker's logs (errors and warnings of the last hour):
@@ -417,8 +418,9 @@ gcloud tasks queues pause {n.queue_id} {n.where}
 gcloud tasks queues resume {n.queue_id} {n.where}   # when fixed
 ```
 
-Unless the stack file says `paused`, the next `pulumi up` resumes the queue. To keep it paused across deploys,
-set `task-worker:queues.<key>.paused: true` in the stack file (the queue's key: see the list above).
+No deploy resumes it: Pulumi never reads a queue's pause state back, so it stays paused through every
+`pulumi up`, with or without `--refresh`, until someone runs `resume` above. (Pulumi pauses or resumes only when
+`task-worker:queues.<key>.paused` changes in the stack file; the queue's key: see the list above.)
 """
 
 
@@ -446,8 +448,8 @@ yet: tasks live up to 31 days in a queue.
    raising limits only multiplies the errors.
 3. Worker healthy but too slow? Raise the queue's dispatch limits in the stack file
    (`task-worker:queues.<key>.maxDispatchesPerSecond`, ≤ 500, and `maxConcurrentDispatches`,
-   ≤ maxInstances × concurrency) and the service's `maxInstances`, then `pulumi up`. Stop-gap that the
-   next deploy reverts:
+   ≤ maxInstances × concurrency) and the service's `maxInstances`, then `pulumi up`. Stop-gap, until the
+   next `pulumi up --refresh` (the deploy's) reverts it — a plain `pulumi up` neither sees nor reverts it:
    ```
    gcloud tasks queues update {n.queue_id} {n.where} --max-dispatches-per-second=50 --max-concurrent-dispatches=200
    ```
@@ -463,14 +465,16 @@ def runbook_failing(n: _Names, t: QueueAlertThresholds) -> str:
 **What it means.** The worker answers tasks of this queue with non-2xx codes, times out, or cannot be
 reached (401/403: the invoker's token or `roles/run.invoker`; 404: wrong path; 429/503: no capacity;
 5xx: the handler fails). Cloud Tasks retries with backoff; **when a task's last attempt fails, Cloud
-Tasks deletes it silently** (unless the worker publishes it to the dead-letter topic).
+Tasks deletes it silently** (the dead-letter topic gets it only if the handler's own code failed on that
+last attempt: not on a timeout, 401/403, 429/503, OOM or a 5xx before the handler).
 
 {_queue_common(n)}
 See which codes fail: the dashboard's "attempts by response code" chart.
 
 **What to do.**
 1. 401/403: check `roles/run.invoker` of the invoker account on `{n.service}` and the queue's
-   `httpTarget.oidcToken` (audience = the service URL) — `pulumi preview` shows drift.
+   `httpTarget.oidcToken` (audience = the service URL) — `pulumi preview --refresh` shows drift (a plain
+   preview compares with the recorded state only).
 2. 5xx or timeouts after a deploy: send traffic back to the previous revision, or fix forward:
    ```
 {_rollback(n)}
@@ -496,7 +500,7 @@ def runbook_delay(n: _Names, t: QueueAlertThresholds) -> str:
    `maxInstances` (stack file `task-worker:service.maxInstances`, then `pulumi up`).
 2. Is the queue at its own limits? Raise `maxDispatchesPerSecond` / `maxConcurrentDispatches` for
    its key in the stack file (stop-gap: `gcloud tasks queues update {n.queue_id} {n.where}
-   --max-dispatches-per-second=…`; the next deploy reverts it).
+   --max-dispatches-per-second=…`; the next `pulumi up --refresh` reverts it).
 3. Many retries? Then the failing-tasks alert tells the cause; pausing is better than letting
    retries crowd out fresh work:
 
@@ -564,8 +568,8 @@ tasks that fail every attempt.
 {_service_common(n)}
 **What to do.**
 1. Slow dependency? Check it; pause the queues if it is down.
-2. Work legitimately longer? Raise `task-worker:service.timeoutSeconds` (≤ 3600) and the tasks'
-   `dispatchDeadline` with it (≤ 30 min), or split the work into smaller tasks.
+2. Work legitimately longer? Raise `task-worker:service.timeoutSeconds` (≤ {MAX_TIMEOUT_SECONDS}: a task's
+   dispatch deadline is at most 30 min) and the tasks' `dispatchDeadline` with it, or split the work into smaller tasks.
 3. CPU-starved (instances at their limit)? Raise `task-worker:service.cpu` or lower `concurrency`.
 """
 
@@ -580,7 +584,7 @@ def runbook_saturation(n: _Names, t: ServiceAlertThresholds, max_instances: int,
 {_service_common(n)}
 **What to do.**
 1. Expected load? Raise `task-worker:service.maxInstances` (and check project quota), then `pulumi up`.
-   Stop-gap that the next deploy reverts:
+   Stop-gap, until the next `pulumi up --refresh` (the deploy's) reverts it:
    ```
    gcloud run services update {n.service} --max-instances={max_instances * 2} \\
      --region={n.location} --project={n.project}
