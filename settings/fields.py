@@ -29,14 +29,17 @@ from pydantic_core import PydanticCustomError
 from settings.limits import (
     ALERT_MAX_MINUTES,
     CLOUD_TASKS_LOCATIONS,
+    DEFAULT_DISPATCH_DEADLINE_SECONDS,
     INT32_MAX,
     LIVENESS_MAX_SECONDS,
     MAX_CONCURRENCY,
     MAX_CONCURRENT_DISPATCHES,
+    MAX_DISPATCH_DEADLINE_SECONDS,
     MAX_DISPATCHES_PER_SECOND,
     MAX_DURATION_SECONDS,
     MAX_ENV_VALUE_BYTES,
     MAX_ENV_VARS,
+    MAX_LABEL_CHARS,
     MAX_LABELS,
     MAX_MEMORY_MIB,
     MAX_QUEUES_PER_LOCATION,
@@ -82,6 +85,10 @@ _IMAGE = (
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
 )
 _EMAIL = r"[^@\s:]+@[^@\s:]+\.[^@\s:]+"
+# GKE Workload Identity: serviceAccount:PROJECT.svc.id.goog[NAMESPACE/KSA] (IAM principal identifiers).
+_WORKLOAD_IDENTITY = (
+    r"[a-z][a-z0-9-]{4,28}[a-z0-9]\.svc\.id\.goog\[[a-z0-9]([a-z0-9-]*[a-z0-9])?/[a-z0-9]([a-z0-9.-]*[a-z0-9])?\]"
+)
 
 
 def _cross(problems: list[tuple[str, Any, str]]) -> PydanticCustomError:
@@ -213,8 +220,13 @@ def _not_own_label(key: str) -> str:
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"), AfterValidator(_not_reserved_env)]
 EnvValue = Annotated[str, AfterValidator(_env_value_size)]
-LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$"), AfterValidator(_not_own_label)]
-LabelValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{0,63}$")]
+# Labels: lowercase letters (international ones too), digits, _ and -; keys start with a letter; each
+# ≤ 63 characters (Resource Manager "Requirements for labels"; gcp-facts.md "Labels"). \p{Ll} and
+# \p{Lo} are Unicode's lowercase and caseless letters (é, ü, 日 …).
+LABEL_KEY_PATTERN = r"^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$"
+LABEL_VALUE_PATTERN = r"^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$"
+LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY_PATTERN), AfterValidator(_not_own_label)]
+LabelValue = Annotated[str, StringConstraints(pattern=LABEL_VALUE_PATTERN)]
 
 
 # --- Cloud Run: secrets, Direct VPC egress, probes, adoption ----------------------------------
@@ -226,7 +238,14 @@ SECRET_PATTERN = rf"^(?:{_SECRET_ID}|projects/(?:{_PROJECT_REF})/secrets/{_SECRE
 SECRET_ALLOWED = 'a secret name (letters, digits, _ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S"'
 # "latest", a version number, or a version alias (run.v2 SecretKeySelector.version).
 VERSION_PATTERN = r"^(?:latest|[1-9][0-9]{0,18}|[A-Za-z][A-Za-z0-9_-]{0,62})$"
-VERSION_ALLOWED = '"latest", a version number ("3") or a version alias'
+VERSION_ALLOWED = '"latest", a version number ("3") or a version alias (not "NEW")'
+
+
+def _check_version_alias(version: str) -> str:
+    # Secret Manager refuses the aliases "latest" (a keyword here) and "NEW" (gcp-facts.md "Secret version aliases").
+    if version == "NEW":
+        raise PydanticCustomError("task_worker", "{allowed}", {"allowed": "expected " + VERSION_ALLOWED})
+    return version
 
 
 class SecretRef(_Model):
@@ -243,6 +262,11 @@ class SecretRef(_Model):
         default="latest",
         pattern=VERSION_PATTERN,
     )
+
+    @field_validator("version")
+    @classmethod
+    def _not_new(cls, version: str) -> str:
+        return _check_version_alias(version)
 
     def project(self, default: str) -> str:
         return self.secret.split("/")[1] if self.secret.startswith("projects/") else default
@@ -439,7 +463,9 @@ class ServiceSettings(_Model):
     )
     timeout_seconds: int = _described(
         "Request timeout, and each task's dispatch deadline (equal, so a task never runs twice on purpose).",
-        f"a whole number from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}",
+        f"a whole number from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}: it is also each task's dispatch "
+        f"deadline, at least Cloud Tasks' {DEFAULT_DISPATCH_DEADLINE_SECONDS} s default (a shorter service timeout "
+        f"answers 504 while the task waits) and at most its {MAX_DISPATCH_DEADLINE_SECONDS} s maximum",
         default=MIN_TIMEOUT_SECONDS,
         ge=MIN_TIMEOUT_SECONDS,
         le=MAX_TIMEOUT_SECONDS,
@@ -726,7 +752,12 @@ class QueueSettings(_Model):
         ge=1,
         le=MAX_SHARDS,
     )
-    paused: bool = _described("true pauses dispatch (tasks can still be added).", "true or false", default=False)
+    paused: bool = _described(
+        "true pauses dispatch (tasks can still be added). Pulumi pauses or resumes the queue only when this "
+        "key changes: a queue paused by hand (gcloud) stays paused through every pulumi up, --refresh or not.",
+        "true or false",
+        default=False,
+    )
     name: str | None = _described(
         "Queue ID, when producers call the queue by name. Unset: Pulumi names it (key + random suffix), "
         "so a replacement never waits out a deleted name's tombstone.",
@@ -813,6 +844,8 @@ def _check_member(member: str) -> str:
     if not member.startswith(ENQUEUER_PREFIXES) or member != member.strip():
         raise PydanticCustomError("task_worker", "{allowed}", {"allowed": allowed})
     prefix, _, rest = member.partition(":")
+    if prefix == "serviceAccount" and re.fullmatch(_WORKLOAD_IDENTITY, rest):
+        return member  # a Kubernetes service account through GKE Workload Identity
     if prefix in ("serviceAccount", "group", "user") and not re.fullmatch(_EMAIL, rest):
         raise PydanticCustomError(
             "task_worker",
@@ -1004,10 +1037,12 @@ class StackConfig(_Model):
     )
     labels: Annotated[dict[LabelKey, LabelValue], AfterValidator(_frozen_map)] = _described(
         "GCP labels on the service (managed-by: pulumi and stack: <stack> are always set).",
-        "a map of key (lowercase letters, digits, _ and -, starting with a letter, ≤ 63) to value "
-        f"(lowercase letters, digits, _ and -, ≤ 63); at most {MAX_LABELS - len(OWN_LABELS)}; not "
-        + ", ".join(sorted(OWN_LABELS)),
-        keys="a label key: lowercase letters, digits, _ and -, starting with a letter, ≤ 63 characters",
+        f"a map of key (lowercase letters, international ones too, digits, _ and -, starting with a letter, "
+        f"≤ {MAX_LABEL_CHARS}) to value (the same characters, ≤ {MAX_LABEL_CHARS}); at most "
+        f"{MAX_LABELS - len(OWN_LABELS)}, {MAX_LABELS - len(OWN_LABELS) - 1} with dead letters on (Google allows "
+        f"{MAX_LABELS} per resource, the stack's own included); not " + ", ".join(sorted(OWN_LABELS)),
+        keys=f"a label key: lowercase letters (international ones too), digits, _ and -, starting with a letter, "
+        f"≤ {MAX_LABEL_CHARS} characters",
         default_factory=dict,
         max_length=MAX_LABELS - len(OWN_LABELS),
     )
@@ -1158,6 +1193,7 @@ def _check_same_project_and_location(config: StackConfig) -> None:
                 "expected an account other than runtime's",
             )
         )
+    # Plain duplicates here, with the other problems of the keys; shard IDs: settings/resolve.py.
     seen: dict[str, str] = {}
     for key, q in sorted(config.queues.items()):
         if q.import_id and not q.import_id.startswith(here + "queues/"):

@@ -267,21 +267,24 @@ def _check_queue_ids(r: Resolved) -> Iterable[Problem]:
 
 def _check_names(r: Resolved) -> Iterable[Problem]:
     """Two resources of one type and name would be one URN: the engine refuses the second."""
-    declared: list[tuple[str, str, str]] = []  # (type, name, key)
+    declared: list[tuple[str, str, str, str]] = []  # (type, name, key, value)
     for shard in r.shards:
-        declared.append((QUEUE, shard.resource_name, f"{NS}queues.{shard.key}"))
-        declared += [(QUEUE_IAM, g.resource_name, f"{g.key} on queues.{shard.key}") for g in shard.grants]
-    declared += [(SECRET_IAM, g.resource_name, f"{NS}service.secrets.{g.keys[0]}") for g in r.secret_grants]
-    declared += [(SUBSCRIPTION_IAM, g.resource_name, g.key) for g in r.subscriber_grants]
+        declared.append((QUEUE, shard.resource_name, f"{NS}queues.{shard.key}", f"shard {shard.shard}"))
+        declared += [
+            (QUEUE_IAM, g.resource_name, f"{g.key} (on queues.{shard.key})", repr(g.member)) for g in shard.grants
+        ]
+    for g in r.secret_grants:
+        declared.append((SECRET_IAM, g.resource_name, f"{NS}service.secrets.{g.keys[0]}", repr(g.secret_id)))
+    declared += [(SUBSCRIPTION_IAM, g.resource_name, g.key, repr(g.member)) for g in r.subscriber_grants]
     seen: dict[tuple[str, str], str] = {}
-    for kind, name, key in declared:
+    for kind, name, key, value in declared:
         first = seen.setdefault((kind, name), key)
         if first != key:
             yield Problem(
                 key,
-                "(its resources)",
-                f"would declare {kind.rsplit(':', 1)[-1]} {name!r}, as {first} does: the engine refuses two "
-                "resources of one name (resource names keep letters and digits only); rename one",
+                value,
+                f"its {kind.rsplit(':', 1)[-1]} would be named {name!r}, as {first}'s is (names keep only "
+                "lowercase letters, digits and -): the engine refuses two resources of one name; change one of them",
             )
 
 

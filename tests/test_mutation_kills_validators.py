@@ -425,7 +425,7 @@ SECRETS = (
 SECRET_ID = (
     'expected a secret name (letters, digits, _ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S"'
 )
-VERSION = 'expected "latest", a version number ("3") or a version alias'
+VERSION = 'expected "latest", a version number ("3") or a version alias (not "NEW")'
 IMAGE = "expected an image reference [host[:port]/]path[:tag][@sha256:digest], e.g. us-docker.pkg.dev/p/repo/worker:1.2"
 SERVICE_IMPORT = "expected projects/P/locations/L/services/NAME, P and L the stack's project and location"
 QUEUE_IMPORT = (
