@@ -267,25 +267,27 @@ def _check_queue_ids(r: Resolved) -> Iterable[Problem]:
 
 def _check_names(r: Resolved) -> Iterable[Problem]:
     """Two resources of one type and name would be one URN: the engine refuses the second."""
-    declared: list[tuple[str, str, str, str]] = []  # (type, name, key, value)
+    # (type, name, key, value, where): each entry is one resource the components declare.
+    declared: list[tuple[str, str, str, str, str]] = []
     for shard in r.shards:
-        declared.append((QUEUE, shard.resource_name, f"{NS}queues.{shard.key}", f"shard {shard.shard}"))
+        declared.append((QUEUE, shard.resource_name, f"{NS}queues.{shard.key}", f"shard {shard.shard}", ""))
         declared += [
-            (QUEUE_IAM, g.resource_name, f"{g.key} (on queues.{shard.key})", repr(g.member)) for g in shard.grants
+            (QUEUE_IAM, g.resource_name, g.key, repr(g.member), f" on queues.{shard.key}") for g in shard.grants
         ]
     for g in r.secret_grants:
-        declared.append((SECRET_IAM, g.resource_name, f"{NS}service.secrets.{g.keys[0]}", repr(g.secret_id)))
-    declared += [(SUBSCRIPTION_IAM, g.resource_name, g.key, repr(g.member)) for g in r.subscriber_grants]
+        declared.append((SECRET_IAM, g.resource_name, f"{NS}service.secrets.{g.keys[0]}", repr(g.secret_id), ""))
+    declared += [(SUBSCRIPTION_IAM, g.resource_name, g.key, repr(g.member), "") for g in r.subscriber_grants]
     seen: dict[tuple[str, str], str] = {}
-    for kind, name, key, value in declared:
-        first = seen.setdefault((kind, name), key)
-        if first != key:
+    for kind, name, key, value, where in declared:
+        if (kind, name) in seen:
             yield Problem(
                 key,
                 value,
-                f"its {kind.rsplit(':', 1)[-1]} would be named {name!r}, as {first}'s is (names keep only "
-                "lowercase letters, digits and -): the engine refuses two resources of one name; change one of them",
+                f"its {kind.rsplit(':', 1)[-1]}{where} would be named {name!r}, as {seen[kind, name]}'s is (names "
+                "keep only lowercase letters, digits and -): the engine refuses two resources of one name; change one",
             )
+        else:
+            seen[kind, name] = key + where
 
 
 def _check_accounts(r: Resolved) -> Iterable[Problem]:
