@@ -58,7 +58,13 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("nan", q("maxDispatchesPerSecond: .nan"), "task-worker:queues.q.maxDispatchesPerSecond"),
     ("inf", q("maxDispatchesPerSecond: .inf"), "task-worker:queues.q.maxDispatchesPerSecond"),
     ("neg-inf", q("loggingSamplingRatio: -.inf"), "loggingSamplingRatio"),
-    ("unknown-tag", q("path: !custom /x"), "unsupported YAML tag"),
+    # yaml.v3 ignores an unknown tag (resolve.go resolvableTag): the text is checked as a string.
+    ("unknown-tag", q("path: !custom x"), "task-worker:queues.q.path"),
+    ("explicit-int-tag-on-text", q("maxAttempts: !!int many"), "cannot decode !!str `many` as a !!int"),
+    ("merge-of-a-list", HEAD + "  task-worker:labels:\n    <<: [[a]]\n", "map merge"),
+    ("two-merge-keys", HEAD + "  task-worker:labels:\n    <<: {a: b}\n    <<: {c: d}\n", "duplicate key"),
+    ("bad-binary", svc("image: !!binary '%%%'"), "invalid base64"),
+    ("surrogate-escape", svc('image: "\\ud800"'), "task-worker:service.image"),
     (
         "set-twice-old-form",
         HEAD + "  task-worker:config:location: us-east1\n  task-worker:location: us-east1\n",
