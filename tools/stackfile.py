@@ -67,7 +67,8 @@ class _Yaml12Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
 class StackFileError(Exception):
     def __init__(self, path: Path, key: str, message: str) -> None:
         self.path, self.key = path, key
-        where = f" at {key}" if key else ""
+        shown = key if len(key) <= 160 else key[:160] + "…"  # a path 256 levels deep names nothing more
+        where = f" at {shown}" if key else ""
         super().__init__(f"{path.name}{where}: {message}")
 
 
@@ -494,7 +495,7 @@ class _Decoder:
         return out
 
     def scalar_kind(self, node: ScalarNode) -> type:
-        if node.tag == _PLAIN:
+        if node.tag == _PLAIN and not node.style:
             return type(_resolve(node.value))
         return str if node.tag == _Y + "str" else object
 
@@ -502,6 +503,8 @@ class _Decoder:
         tag, text = node.tag, node.value
         if any(0xD800 <= ord(c) <= 0xDFFF for c in text):  # scannerc.go refuses surrogate escapes
             raise self.fail(key, "invalid Unicode character escape (a surrogate)")
+        if tag == _PLAIN and node.style:  # `! 'x'`: libyaml calls it implicit, yaml.v3 a string
+            return text
         if tag == _PLAIN:
             value = _resolve(text)
         elif tag == _Y + "str":
