@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -36,8 +37,9 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.error import MarkedYAMLError, YAMLError
@@ -50,18 +52,18 @@ MAX_DECODED_NODES = 1_000_000
 # here, 1,000; no setting of this stack nests beyond a handful, and the program's JSON reading
 # needs headroom, so deeper values are refused here, naming the key.
 MAX_DEPTH = 256
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _PLAIN = "tag:task-worker,2026:plain"  # a plain (unquoted, untagged) scalar, typed by _resolve
 _Y = "tag:yaml.org,2002:"
 
 
 class _Yaml12Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Composes only (never constructs); every plain scalar tagged _PLAIN for _resolve."""
+    """Composes only (never constructs); every plain scalar tagged _PLAIN, typed later by _resolve."""
 
-    yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {
-        None: [(_PLAIN, re.compile(""))]
-    }
-    # The resolver looks up "" apart from the wildcard: an empty plain scalar (`key:`) too.
-    yaml_implicit_resolvers[""] = []
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] else _Y + "str"
+        return _Y + ("seq" if kind is SequenceNode else "map")
 
 
 class StackFileError(Exception):
@@ -119,7 +121,7 @@ def read_stack_file(path: Path, project: str) -> StackFile:
                 secret.add(full)
                 continue
             if value is None:  # loaders.go checkForEmptyConfig warns; Value stays "" (decode.go prepare)
-                decoder.notes.append(f"{path.name} at config.{key}: no value; Pulumi warns and passes \"\"")
+                decoder.notes.append(f'{path.name} at config.{key}: no value; Pulumi warns and passes ""')
             plain, is_secret = _unsecure(value)
             try:
                 values[full] = _marshal_string(plain)
@@ -145,8 +147,12 @@ def _path_at_error(text: str) -> str:
     stack: list[list[Any]] = []  # [kind, key or index, expecting a key]
     try:
         for event in yaml.parse(text, Loader=_Yaml12Loader):
-            if stack and stack[-1][0] == "map" and isinstance(
-                event, yaml.ScalarEvent | yaml.AliasEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent
+            if (
+                stack
+                and stack[-1][0] == "map"
+                and isinstance(
+                    event, yaml.ScalarEvent | yaml.AliasEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent
+                )
             ):
                 frame = stack[-1]
                 if frame[2]:  # this node is a key
@@ -156,8 +162,12 @@ def _path_at_error(text: str) -> str:
                         stack.append(["map" if isinstance(event, yaml.MappingStartEvent) else "seq", None, True])
                     continue
                 frame[2] = True
-            elif stack and stack[-1][0] == "seq" and isinstance(
-                event, yaml.ScalarEvent | yaml.AliasEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent
+            elif (
+                stack
+                and stack[-1][0] == "seq"
+                and isinstance(
+                    event, yaml.ScalarEvent | yaml.AliasEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent
+                )
             ):
                 stack[-1][1] = 0 if stack[-1][1] is None else stack[-1][1] + 1
             if isinstance(event, yaml.MappingStartEvent):
@@ -226,11 +236,19 @@ def _marshal_string(value: Any) -> str:
 
 
 # encoding/json (encode.go `encodeState.string`, HTML-safe by default) escapes these in strings.
+_GO_ESCAPED = re.compile("[<>&\u2028\u2029]")
 _GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def _go_json(value: Any) -> str:
     """Go encoding/json.Marshal of a decoded value: compact, map keys sorted, floats as Go writes them."""
+    if isinstance(value, str):
+        text = encode_basestring(value)
+        return text.translate(_GO_ESCAPES) if _GO_ESCAPED.search(text) else text
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_go_json(k)}:{_go_json(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_go_json(v) for v in value) + "]"
     if value is None:
         return "null"
     if value is True:
@@ -241,12 +259,6 @@ def _go_json(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return _go_float(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False).translate(_GO_ESCAPES)
-    if isinstance(value, list):
-        return "[" + ",".join(_go_json(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_go_json(k)}:{_go_json(v)}" for k, v in sorted(value.items())) + "}"
     raise TypeError(f"unexpected decoded value {type(value).__name__}")
 
 
@@ -331,6 +343,7 @@ def _parse_float(s: str) -> float | None:
     return f if math.isfinite(f) else None
 
 
+@functools.lru_cache(maxsize=4096)  # stack files repeat their scalars (`false`, `10`, `1s`)
 def _resolve(text: str) -> Any:
     """yaml.v3 resolve(\"\", text) for a plain scalar -> None, bool, int, float, str, _Time or _Str."""
     if text in _RESOLVE_MAP:
@@ -440,8 +453,9 @@ class _Decoder:
         self.decoded += 1
         if self.under_alias:
             self.aliased += 1
+        aliasing = self.aliased > 100 and self.decoded > 1000
         if self.decoded > MAX_DECODED_NODES or (
-            self.aliased > 100 and self.decoded > 1000 and self.aliased / self.decoded > _allowed_alias_ratio(self.decoded)
+            aliasing and self.aliased / self.decoded > _allowed_alias_ratio(self.decoded)
         ):
             raise self.fail(key, "excessive aliasing (yaml.v3 refuses the document)")
         if depth > MAX_DEPTH:
@@ -501,7 +515,7 @@ class _Decoder:
 
     def scalar(self, node: ScalarNode, key: str) -> Any:
         tag, text = node.tag, node.value
-        if any(0xD800 <= ord(c) <= 0xDFFF for c in text):  # scannerc.go refuses surrogate escapes
+        if _SURROGATE.search(text):  # scannerc.go refuses surrogate escapes
             raise self.fail(key, "invalid Unicode character escape (a surrogate)")
         if tag == _PLAIN and node.style:  # `! 'x'`: libyaml calls it implicit, yaml.v3 a string
             return text
@@ -542,11 +556,12 @@ class _Decoder:
 
     def tagged(self, text: str, want: str, key: str) -> Any:
         """resolve(tag, text) with an explicit core tag: the text must resolve to it (!!float takes ints)."""
-        value = _resolve(text) if text else None
+        value = _resolve(text)
         if isinstance(value, _Time) and want != "timestamp":
             value = text
-        kind = {bool: "bool", int: "int", float: "float", type(None): "null", _Time: "timestamp"}.get(type(value), "str")
-        if kind == "int" and want == "float":
+        kinds = {bool: "bool", int: "int", float: "float", type(None): "null", _Time: "timestamp"}
+        kind = kinds.get(type(value), "str")
+        if isinstance(value, int) and kind == "int" and want == "float":
             return float(value)
         if kind != want:
             raise self.fail(key, f"cannot decode !!{kind} `{text}` as a !!{want}")
