@@ -255,7 +255,7 @@ def _plan(tmp_path: Path, text: str) -> tuple[int, str]:
 def test_the_plan_shows_an_octal_value_as_pulumi_passes_it(tmp_path: Path) -> None:
     code, output = _plan(tmp_path, HEAD + "  task-worker:service:\n    concurrency: 0100\n")
     assert code == 0, output
-    assert "`0100` is read as 64" in output
+    assert "`0100` is read as 64 (octal" in output
     assert "concurrency=64" in output
 
 

@@ -536,7 +536,7 @@ class _Decoder:
             return text
         if isinstance(value, _Str):
             self.notes.append(
-                f"{self.where(key)}: `{text}` fits no 64-bit number, so Pulumi passes it as the string {value.text!r}"
+                f"{self.where(key)}: `{text}` is beyond yaml.v3's number range, so Pulumi passes the string {value.text!r}"
             )
             return value.text
         if isinstance(value, _Time):
@@ -549,7 +549,7 @@ class _Decoder:
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             shown = _go_json(value)
             if _decimal(text) != _decimal(shown):
-                self.notes.append(f"{self.where(key)}: `{text}` is read as {shown}")
+                self.notes.append(f"{self.where(key)}: `{text}` is read as {shown}{_why(text, value)}")
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(key, f"{text} is not a number JSON can carry; Pulumi refuses it")
         return value
@@ -569,6 +569,15 @@ class _Decoder:
 
     def where(self, key: str) -> str:
         return f"{self.path.name} at {key}"
+
+
+def _why(text: str, value: float) -> str:
+    digits = text.lstrip("+-").replace("_", "").lower()
+    if isinstance(value, float):
+        return " (too big for a 64-bit integer: a float)" if _looks_numeric(text) else ""
+    if digits.startswith(("0x", "0b", "0o")):
+        return ""  # prefixed: they say what they are
+    return " (octal: yaml.v3 reads a leading 0 as YAML 1.1 octal; quote it for the text)"
 
 
 def _decimal(text: str) -> Decimal | None:
