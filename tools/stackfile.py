@@ -536,7 +536,7 @@ class _Decoder:
             return text
         if isinstance(value, _Str):
             self.notes.append(
-                f"{self.where(key)}: `{text}` is beyond yaml.v3's number range, so Pulumi passes the string {value.text!r}"
+                f"{self.where(key)}: `{text}` is out of yaml.v3's number range: Pulumi passes the text {value.text!r}"
             )
             return value.text
         if isinstance(value, _Time):
