@@ -215,6 +215,9 @@ REFUSED: list[tuple[str, str, str]] = [
     ("duplicate-quoted-and-plain", v("{a: 1, 'a': 2}"), "config.k.a: duplicate key"),
     # scannerc.go refuses surrogate escapes
     ("surrogate", v('"\\ud800"'), "config.k"),
+    # K: ParseKey takes `ns:name` and `ns:config:name` only
+    ("three-part-key", "config:\n  task-worker:service:cpu: '1'\n", "config.task-worker:service:cpu"),
+    ("four-part-key", "config:\n  a:config:b:c: x\n", "not a config key"),
     # nesting: the key path, never only a line and column
     ("deep-flow", v("[" * 1200 + "]" * 1200), "config.k"),
     ("deep-block", "config:\n  k:\n" + "".join("  " * (i + 2) + f"k{i}:\n" for i in range(1100)), "config.k.k0.k1"),

@@ -114,6 +114,12 @@ def read_stack_file(path: Path, project: str) -> StackFile:
         secret: set[str] = set()
         for key, value in config.items():
             full = _full_key(key, project)
+            if full is None:
+                raise StackFileError(
+                    path,
+                    f"config.{key}",
+                    "not a config key: Pulumi expects `<namespace>:<name>` (config/key.go ParseKey)",
+                )
             if full in values:
                 raise StackFileError(path, f"config.{key}", f"{full} is set twice")
             if _is_ciphertext(value):
@@ -190,11 +196,16 @@ def _path_at_error(text: str) -> str:
     return "".join(parts)
 
 
-def _full_key(key: str, project: str) -> str:
-    if ":" not in key:
+def _full_key(key: str, project: str) -> str | None:
+    """loaders.go stackConfigNamespacedWithProject, then key.go ParseKey (`ns:config:name` is `ns:name`)."""
+    parts = key.split(":")
+    if len(parts) == 1:
         return f"{project}:{key}"
-    namespace, _, rest = key.partition(":")
-    return f"{namespace}:{rest.removeprefix('config:')}"
+    if len(parts) == 2:
+        return key
+    if len(parts) == 3 and parts[1] == "config":
+        return f"{parts[0]}:{parts[2]}"
+    return None
 
 
 def _kind(value: Any) -> str:
