@@ -58,7 +58,13 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("nan", q("maxDispatchesPerSecond: .nan"), "task-worker:queues.q.maxDispatchesPerSecond"),
     ("inf", q("maxDispatchesPerSecond: .inf"), "task-worker:queues.q.maxDispatchesPerSecond"),
     ("neg-inf", q("loggingSamplingRatio: -.inf"), "loggingSamplingRatio"),
-    ("unknown-tag", q("path: !custom /x"), "unsupported YAML tag"),
+    # yaml.v3 ignores an unknown tag (resolve.go resolvableTag): the text is checked as a string.
+    ("unknown-tag", q("path: !custom x"), "task-worker:queues.q.path"),
+    ("explicit-int-tag-on-text", q("maxAttempts: !!int many"), "cannot decode !!str `many` as a !!int"),
+    ("merge-of-a-list", HEAD + "  task-worker:labels:\n    <<: [[a]]\n", "map merge"),
+    ("two-merge-keys", HEAD + "  task-worker:labels:\n    <<: {a: b}\n    <<: {c: d}\n", "duplicate key"),
+    ("bad-binary", svc("image: !!binary '%%%'"), "invalid base64"),
+    ("surrogate-escape", svc('image: "\\ud800"'), "task-worker:service.image"),
     (
         "set-twice-old-form",
         HEAD + "  task-worker:config:location: us-east1\n  task-worker:location: us-east1\n",
@@ -111,6 +117,16 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("location-map", HEAD + "  task-worker:location: {a: 1}\n", "task-worker:location"),
     ("protection-list", HEAD + "  task-worker:deletionProtection: [true]\n", "task-worker:deletionProtection"),
     ("deep-nesting", HEAD + "  task-worker:labels: " + "[" * 200 + "]" * 200 + "\n", "task-worker:labels"),
+    # past PyYAML's parser limit (1,000) and past the reader's (MAX_DEPTH): the key, not only a line
+    ("deep-nesting-parser", HEAD + "  task-worker:labels: " + "[" * 1200 + "]" * 1200 + "\n", "task-worker:labels"),
+    ("deep-nesting-reader", svc("env: " + "{a: " * 300 + "1" + "}" * 300), "task-worker:service.env.a.a"),
+    # yaml.v3 numbers (resolve.go): never a traceback, the key named
+    ("int-beyond-64-bits", q("maxAttempts: 99999999999999999999"), "task-worker:queues.q.maxAttempts"),
+    ("hex-beyond-64-bits", q("maxAttempts: 0x10000000000000000"), "task-worker:queues.q.maxAttempts"),
+    ("float-out-of-range", q("maxDispatchesPerSecond: 1e400"), "task-worker:queues.q.maxDispatchesPerSecond"),
+    ("top-level-out-of-range", HEAD + "  task-worker:deletionProtection: 1e400\n", "task-worker:deletionProtection"),
+    ("top-level-number-for-bool", HEAD + "  task-worker:deletionProtection: 0\n", "task-worker:deletionProtection"),
+    ("octal-past-the-limit", svc("concurrency: 02000"), "task-worker:service.concurrency"),
     # --- near misses and unknown keys
     ("underscore-namespace", HEAD + "  task_worker:queues:\n    q: {}\n", "task_worker:queues"),
     ("camel-namespace", HEAD + "  taskWorker:service: {}\n", "taskWorker:service"),
@@ -166,6 +182,8 @@ def test_at_least_sixty_cases() -> None:
     assert len({c[0] for c in CASES}) == len(CASES)
 
 
-def test_a_valid_file_still_plans(tmp_path: Path) -> None:
-    code, message = plan_file(tmp_path, HEAD + "  task-worker:deletionProtection: false\n")
+@pytest.mark.parametrize("value", ["false", "False", "FALSE"])
+def test_a_valid_file_still_plans(tmp_path: Path, value: str) -> None:
+    # yaml.v3 reads all three as the bool; Pulumi passes a top-level bool as JSON `false`.
+    code, message = plan_file(tmp_path, HEAD + f"  task-worker:deletionProtection: {value}\n")
     assert code == 0, message

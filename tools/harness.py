@@ -70,6 +70,7 @@ class StackConfig(NamedTuple):
     stack: str
     values: Mapping[str, str]  # full key -> string, objects as JSON (as the engine passes them)
     secret_keys: frozenset[str] = frozenset()
+    notes: tuple[str, ...] = ()  # how Pulumi reads surprising values (`0777` -> 511): tools.stackfile
 
 
 def stacks(root: Path = ROOT) -> list[str]:
@@ -82,7 +83,7 @@ def load_stack_config(stack: str, root: Path = ROOT) -> StackConfig:
     if not path.is_file():
         raise StackNotFoundError(stack, stacks(root))
     read = read_stack_file(path, PROJECT)
-    return StackConfig(stack, read.values, read.secret_keys)
+    return StackConfig(stack, read.values, read.secret_keys, read.notes)
 
 
 class Resource(NamedTuple):

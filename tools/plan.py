@@ -712,6 +712,8 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     if run.error is not None:
         # A config mistake is the user's to fix: the message, never a traceback.
         print(f"plan: stack {args.stack}: {run.error}", file=sys.stderr)
+        for note in config.notes:
+            print(f"note: {note}", file=sys.stderr)
         return 2
 
     plan = make_plan(run)
@@ -719,6 +721,8 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     print(f"Plan for stack {run.stack} (project {run.project}):")
     for line in tree(run):
         print(f"  {line}")
+    for note in config.notes:  # the value Pulumi passes where the text suggests another
+        print(f"note: {note}")
     for warning in run.warnings:
         print(f"warning: {run.shown(warning)}")
     if pages_nobody(run):
