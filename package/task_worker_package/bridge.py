@@ -8,7 +8,7 @@ import json
 import re
 import types
 from collections.abc import Awaitable, Mapping
-from typing import Any, NamedTuple, NotRequired, Required, Union, get_args, get_origin, get_type_hints, is_typeddict
+from typing import Any, NamedTuple, NotRequired, Required, Union, get_args, get_origin, is_typeddict
 
 import pulumi
 from pydantic import BaseModel
@@ -91,7 +91,7 @@ def to_document(inputs: Any, annotation: Any, path: tuple[str, ...] = ()) -> tup
         return _PLACEHOLDERS.get(_pattern(path)), [Leaf(path, inputs)]
     if isinstance(inputs, Mapping):
         typed = is_typeddict(annotation)
-        hints = get_type_hints(annotation, include_extras=True) if typed else {}
+        hints = dict(annotation.__annotations__) if typed else {}
         doc = {}
         for key, value in inputs.items():
             name = _camel(str(key)) if typed else str(key)
