@@ -7,10 +7,10 @@ from pathlib import Path
 # clones the whole repository for `pulumi package add <git url>/package`, and runs this from here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi.provider.experimental import component_provider_host  # noqa: E402
+from pulumi.provider.experimental import component_provider_host
 
-from task_worker_package.component import TaskWorker  # noqa: E402
-from task_worker_package.generate import version  # noqa: E402
+from task_worker_package.component import TaskWorker
+from task_worker_package.generate import version
 
 if __name__ == "__main__":
     component_provider_host([TaskWorker], "task-worker", version=version())

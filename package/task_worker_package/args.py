@@ -44,7 +44,7 @@ class Probe(TypedDict, total=False):
     "A startup or liveness probe (`service.startupProbe`, `service.livenessProbe`)."
 
     http_path: str
-    "HTTP GET this path; 200–399 is healthy. Unset: a TCP probe (startup only). Allowed: a path starting with \"/\", e.g. \"/healthz\""
+    'HTTP GET this path; 200–399 is healthy. Unset: a TCP probe (startup only). Allowed: a path starting with "/", e.g. "/healthz"'
 
     port: int
     "Port probed. Unset: the container port (PORT, 8080). Allowed: a whole number from 1 to 65535"
@@ -66,30 +66,30 @@ class Vpc(TypedDict, total=False):
     "Direct VPC egress (`service.vpc`): the service sends traffic into a VPC network."
 
     network: str
-    "VPC network (a Shared VPC's host network by full ID). Unset: the subnetwork's network. Allowed: a network name, e.g. \"default\", or \"projects/P/global/networks/N\""
+    'VPC network (a Shared VPC\'s host network by full ID). Unset: the subnetwork\'s network. Allowed: a network name, e.g. "default", or "projects/P/global/networks/N"'
 
     subnetwork: str
     "Subnetwork the instances take IPs from, in the stack's location. Unset: the one named as the network. Allowed: a subnetwork name, or \"projects/P/regions/R/subnetworks/S\" with R the stack's location"
 
     egress: str
-    "Which traffic goes into the VPC: private (RFC 1918) ranges only, or all of it (then the VPC's routes and NAT decide how it reaches the internet). Allowed: \"PRIVATE_RANGES_ONLY\" or \"ALL_TRAFFIC\""
+    'Which traffic goes into the VPC: private (RFC 1918) ranges only, or all of it (then the VPC\'s routes and NAT decide how it reaches the internet). Allowed: "PRIVATE_RANGES_ONLY" or "ALL_TRAFFIC"'
 
 
 class SecretRef(TypedDict, total=False):
     "One secret version from Secret Manager (`service.secrets.<ENV>` as a map)."
 
     secret: Required[str]
-    "The secret: its name in the stack's project, or its full ID in another project. Allowed: a secret name (letters, digits, _ and -, ≤ 255), e.g. \"db-password\", or its ID \"projects/P/secrets/S\""
+    'The secret: its name in the stack\'s project, or its full ID in another project. Allowed: a secret name (letters, digits, _ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S"'
 
     version: str
-    "Which version; \"latest\" follows rotation at each new revision (instance start). Allowed: \"latest\", a version number (\"3\") or a version alias"
+    'Which version; "latest" follows rotation at each new revision (instance start). Allowed: "latest", a version number ("3") or a version alias'
 
 
 class Queue(TypedDict, total=False):
     "One Cloud Tasks queue (`queues.<key>`)."
 
     path: str
-    "Path on the service that the queue's tasks are sent to. Allowed: a URL path starting with \"/\", e.g. \"/tasks\" (letters, digits and -._~!$&'()*+,;=:@%/)"
+    'Path on the service that the queue\'s tasks are sent to. Allowed: a URL path starting with "/", e.g. "/tasks" (letters, digits and -._~!$&\'()*+,;=:@%/)'
 
     max_dispatches_per_second: float
     "Most tasks dispatched per second (rateLimits.maxDispatchesPerSecond). Allowed: a number > 0 and ≤ 500 (more throughput means more queues)"
@@ -101,16 +101,16 @@ class Queue(TypedDict, total=False):
     "Attempts per task, the first included (retryConfig.maxAttempts). Allowed: -1 (unlimited) or a whole number from 1 to 2147483647"
 
     min_backoff: str
-    "Shortest wait before a retry. Allowed: a duration in seconds with an \"s\" suffix, e.g. \"10s\" or \"0.5s\", at most 315576000000s"
+    'Shortest wait before a retry. Allowed: a duration in seconds with an "s" suffix, e.g. "10s" or "0.5s", at most 315576000000s'
 
     max_backoff: str
-    "Longest wait before a retry. Allowed: a duration in seconds with an \"s\" suffix, e.g. \"10s\" or \"0.5s\", at most 315576000000s"
+    'Longest wait before a retry. Allowed: a duration in seconds with an "s" suffix, e.g. "10s" or "0.5s", at most 315576000000s'
 
     max_doublings: int
     "Times the wait doubles before it grows linearly. Allowed: a whole number from 0 to 2147483647"
 
     max_retry_duration: str
-    "How long a task is retried; 0s is unlimited. Allowed: a duration in seconds with an \"s\" suffix, e.g. \"10s\" or \"0.5s\", at most 315576000000s"
+    'How long a task is retried; 0s is unlimited. Allowed: a duration in seconds with an "s" suffix, e.g. "10s" or "0.5s", at most 315576000000s'
 
     logging_sampling_ratio: float
     "Share of task operations logged (stackdriverLoggingConfig.samplingRatio); 0 logs nothing. Allowed: a number from 0 to 1"
@@ -151,7 +151,7 @@ class Monitoring(TypedDict, total=False):
     "true: alert policies over the queues (an incident per queue) and for the service, and one dashboard (Monitoring API enabled). Allowed: true or false"
 
     notification_channels: list[str]
-    "Existing notification channels every policy notifies. Empty: the policies exist and show incidents in the console, but page nobody. Allowed: a channel ID, e.g. \"1234567890\", or \"projects/P/notificationChannels/ID\"; each once"
+    'Existing notification channels every policy notifies. Empty: the policies exist and show incidents in the console, but page nobody. Allowed: a channel ID, e.g. "1234567890", or "projects/P/notificationChannels/ID"; each once'
 
     error_percent: float
     "Service 5xx alert: share of requests above this % … Allowed: a number > 0 and ≤ 100"
@@ -225,25 +225,25 @@ class Service(TypedDict, total=False):
     "Request timeout, and each task's dispatch deadline (equal, so a task never runs twice on purpose). Allowed: a whole number from 600 to 1800"
 
     cpu: str
-    "CPU limit of the container. Allowed: \"0.08\" to \"1\" in steps of 0.001 (or millicores, \"80m\"–\"1000m\"), or \"2\", \"4\", \"6\", \"8\"; see the CPU × memory rules"
+    'CPU limit of the container. Allowed: "0.08" to "1" in steps of 0.001 (or millicores, "80m"–"1000m"), or "2", "4", "6", "8"; see the CPU × memory rules'
 
     memory: str
-    "Memory limit of the container. Allowed: \"128Mi\" to \"32Gi\" (\"<n>Mi\" or \"<n>Gi\"); see the CPU × memory rules"
+    'Memory limit of the container. Allowed: "128Mi" to "32Gi" ("<n>Mi" or "<n>Gi"); see the CPU × memory rules'
 
     cpu_idle: bool
     "true: CPU only while a request is served (request-based billing, right for a task worker); false: CPU always allocated (instance-based billing). Allowed: true or false; true when cpu is below 1"
 
     execution_environment: str
-    "Cloud Run execution environment. Unset: gen2, or gen1 below 512Mi (Google advises gen1 there). Allowed: \"gen1\" or \"gen2\"; gen2 needs memory ≥ 512Mi"
+    'Cloud Run execution environment. Unset: gen2, or gen1 below 512Mi (Google advises gen1 there). Allowed: "gen1" or "gen2"; gen2 needs memory ≥ 512Mi'
 
     env: dict[str, pulumi.Input[str]]
     "Environment variables of the container. Allowed: a map of name (letters, digits, _; not starting with a digit; not K_CONFIGURATION, K_REVISION, K_SERVICE, PORT) to a string of ≤ 32768 bytes; at most 1000"
 
     ingress: str
-    "Who can reach the service over the network (Cloud Tasks in the same project counts as internal). Allowed: \"internal\" or \"internal-and-cloud-load-balancing\"; public ingress is refused"
+    'Who can reach the service over the network (Cloud Tasks in the same project counts as internal). Allowed: "internal" or "internal-and-cloud-load-balancing"; public ingress is refused'
 
     secrets: dict[str, SecretRef]
-    "Environment variables from Secret Manager: the value is read by Cloud Run when an instance starts, never by Pulumi. The runtime account gets secretAccessor on each secret named, only. Allowed: a map of env var name (as in env, and not also in env) to a secret: a secret name (letters, digits, _ and -, ≤ 255), e.g. \"db-password\", or its ID \"projects/P/secrets/S\", or a map {secret, version} (version default \"latest\")"
+    'Environment variables from Secret Manager: the value is read by Cloud Run when an instance starts, never by Pulumi. The runtime account gets secretAccessor on each secret named, only. Allowed: a map of env var name (as in env, and not also in env) to a secret: a secret name (letters, digits, _ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S", or a map {secret, version} (version default "latest")'
 
     vpc: Vpc
     "Direct VPC egress, e.g. to reach Cloud SQL or Memorystore on private IPs. Unset: no VPC. Allowed: a map {network, subnetwork, egress}"

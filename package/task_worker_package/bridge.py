@@ -190,4 +190,3 @@ def declare(
 
 def _dotted(path: tuple[str, ...]) -> str:
     return ".".join(path).replace(".[", "[")
-

@@ -2,7 +2,7 @@
 typed inputs (args.py) instead of the stack file. Its schema is what the SDK's analyzer infers
 from the annotations and docstrings below (schema.json, checked by a test)."""
 
-from typing import Optional, TypedDict
+from typing import TypedDict
 
 import pulumi
 
@@ -55,14 +55,14 @@ class TaskWorker(pulumi.ComponentResource):
     """The service's request timeout, equal to each task's dispatch deadline."""
     queues: pulumi.Output[dict[str, QueueInfo]]
     """The queues, by key."""
-    monitoring: Optional[pulumi.Output[MonitoringInfo]]
+    monitoring: pulumi.Output[MonitoringInfo] | None
     """The alert policies and dashboard; unset when monitoring.enabled is false."""
-    dead_letter_topic: Optional[pulumi.Output[str]]
+    dead_letter_topic: pulumi.Output[str] | None
     """The dead-letter Pub/Sub topic; unset unless deadLetter.enabled."""
-    dead_letter_subscription: Optional[pulumi.Output[str]]
+    dead_letter_subscription: pulumi.Output[str] | None
     """The dead-letter pull subscription; unset unless deadLetter.enabled."""
 
-    def __init__(self, name: str, args: TaskWorkerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: TaskWorkerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{bridge.PACKAGE_NAME}:index:TaskWorker", name, {}, opts)
         # A bad input raises here, before any resource: the provider reports the message (with
         # this frame: the SDK appends the component's stack).

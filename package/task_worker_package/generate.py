@@ -83,8 +83,11 @@ def _fields(model: type[BaseModel]) -> Iterator[tuple[str, FieldInfo]]:
 def _docstring(text: str) -> str:
     """A string statement after the attribute (the analyzer's docstring); the stack file's key
     names become the inputs' (task-worker:monitoring -> monitoring)."""
-    text = as_input_names(re.sub(r"^gcp:\w+ — ", "", text))
-    return json.dumps(text, ensure_ascii=False)
+    text = as_input_names(re.sub(r"^gcp:\w+ — ", "", text)).replace("\\", "\\\\").replace("\n", "\\n")
+    # The quotes ruff format would choose: double, unless single ones need fewer escapes.
+    if text.count('"') > text.count("'"):
+        return "'" + text.replace("'", "\\'") + "'"
+    return '"' + text.replace('"', '\\"') + '"'
 
 
 def _class(name: str, doc: str, model: type[BaseModel], prefix: str, models: list[type[BaseModel]]) -> list[str]:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from settings import SettingsError, parse_settings
 from task_worker_package import bridge, generate
 from tests.conftest import FULL, SMALL, stack_config
 from tests.strategies import as_stack_config, broken_configs, valid_configs
-from tools.harness import Resource, Run, StackConfig, run_program
+from tools.harness import Run, StackConfig, run_program
 
 HERE = Path(__file__).resolve().parent
 PROGRAM = HERE / "construct_program.py"
@@ -35,9 +35,10 @@ def inputs_of(config: dict[str, Any]) -> dict[str, Any]:
     return inputs
 
 
-def construct(
-    inputs: dict[str, Any], stack: str = "test", outputs: list[tuple[list[str], str]] = (), name: str = "task-worker"
-) -> Run:
+Outputs = Sequence[tuple[Sequence[str | int], str]]
+
+
+def construct(inputs: dict[str, Any], stack: str = "test", outputs: Outputs = (), name: str = "task-worker") -> Run:
     values = {
         "gcp:project": str(inputs.get("project", "")),
         "package-test:inputs": json.dumps(inputs),
@@ -149,7 +150,8 @@ def test_plugin_program_hosts_the_component() -> None:
 def test_construct_declares_what_the_program_declares(config: dict[str, Any]) -> None:
     program = run_program(program_config(config))
     package = construct(inputs_of({"gcp:region": "europe-west1", **config}))
-    assert program.error is None and package.error is None, package.error
+    assert program.error is None, program.error
+    assert package.error is None, package.error
     assert declared(package) == declared(program)
     assert len(declared(package)) > 20
     # Under the package's component, which the consumer's program parents.
@@ -171,14 +173,16 @@ def test_dead_letter_outputs() -> None:
     program = run_program(program_config(config))
     package = construct(inputs_of({"gcp:region": "europe-west1", **config}))
     assert package.exports == program.exports
-    assert "deadLetterTopic" in package.exports and "monitoring" not in package.exports
+    assert "deadLetterTopic" in package.exports
+    assert "monitoring" not in package.exports
 
 
 @given(valid_configs(max_queues=3))
 def test_any_valid_config_declares_the_same_resources(config: dict[str, Any]) -> None:
     program = run_program(as_stack_config(config, "prop"))
     package = construct(inputs_of(config), stack="prop")
-    assert program.error is None and package.error is None, package.error
+    assert program.error is None, program.error
+    assert package.error is None, package.error
     assert declared(package) == declared(program)
 
 
@@ -261,7 +265,8 @@ def test_an_image_output_reaches_the_service() -> None:
 def test_a_bad_image_output_gets_the_stack_files_message_when_it_resolves() -> None:
     package = construct(_small_inputs(image="Not An Image"), outputs=[(["service", "image"], "known")])
     expected = [bridge.as_input_names(p) for p in stack_problems(program_config(_stack(image="Not An Image")))]
-    assert expected and expected[0].startswith("service.image: 'Not An Image' is not allowed")
+    assert expected
+    assert expected[0].startswith("service.image: 'Not An Image' is not allowed")
     assert str(package.error).splitlines()[1:] == [f"  - {line}" for line in expected]
     # Judged when known: the service, which takes the image, is not declared.
     assert not package.of_type("gcp:cloudrunv2/service:Service")
@@ -291,7 +296,7 @@ def test_an_unknown_image_is_judged_later_and_the_rest_now() -> None:
 
 
 def test_an_output_where_it_decides_resources_is_refused() -> None:
-    package = construct(_small_inputs(), outputs=[(["enqueuers", 0], "known")])  # type: ignore[list-item]
+    package = construct(_small_inputs(), outputs=[(["enqueuers", 0], "known")])
     assert str(package.error) == (
         "invalid TaskWorker inputs (1 problem(s)):\n"
         "  - enqueuers[0]: (an Output) is not allowed; expected a value known when the program runs "
