@@ -83,7 +83,7 @@ def _unwrap(annotation: Any) -> Any:
 
 def to_document(inputs: Any, annotation: Any, path: tuple[str, ...] = ()) -> tuple[Any, list[Leaf]]:
     """The component's args as the stack file's document: typed objects' keys back to the stack
-    file's (camelCase) names, map keys as they are, integral numbers as integers; each Output
+    file's (camelCase) names, map keys as they are, whole numbers as integers; each Output
     replaced by its placeholder (a pass-through) or None, and listed."""
     annotation = _unwrap(annotation)
     leaves: list[Leaf] = []
@@ -107,8 +107,11 @@ def to_document(inputs: Any, annotation: Any, path: tuple[str, ...] = ()) -> tup
             items.append(item)
             leaves += found
         return items, leaves
-    if isinstance(inputs, float) and inputs.is_integer():
-        return int(inputs), leaves  # the wire carries every number as a double
+    if annotation is not float and isinstance(inputs, float) and inputs.is_integer():
+        # The wire carries every number as a double: 5.0 is the 5 the consumer wrote (and 2.5 stays
+        # 2.5: refused where a whole number is expected). A number field keeps what came: the
+        # wire cannot tell 2 from 2.0.
+        return int(inputs), leaves
     return inputs, leaves
 
 

@@ -27,8 +27,17 @@ def as_output(value: Any, kind: str) -> pulumi.Output[Any]:
     return pulumi.Output(set(), _future(value), _future(kind != "unknown"), _future(kind == "secret"))
 
 
+def as_on_the_wire(value: Any) -> Any:
+    """Every number a double, as the engine's protobuf Struct carries it."""
+    if isinstance(value, dict):
+        return {k: as_on_the_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_on_the_wire(v) for v in value]
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 config = pulumi.Config("package-test")
-inputs: dict[str, Any] = json.loads(config.require("inputs"))
+inputs: dict[str, Any] = as_on_the_wire(json.loads(config.require("inputs")))
 for path, kind in json.loads(config.get("outputs") or "[]"):
     node = inputs
     for part in path[:-1]:

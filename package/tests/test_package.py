@@ -201,7 +201,7 @@ def test_a_bad_input_names_the_input() -> None:
     package = construct(inputs_of(config))
     assert str(package.error) == (
         "invalid TaskWorker inputs (1 problem(s)):\n"
-        "  - queues.bulk.maxDispatchesPerSecond: 900 is not allowed; expected a number > 0 and ≤ 500 "
+        "  - queues.bulk.maxDispatchesPerSecond: 900.0 is not allowed; expected a number > 0 and ≤ 500 "
         "(more throughput means more queues)"
     )
     assert not [r for r in package.resources if r.custom]
