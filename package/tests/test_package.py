@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given
 
 from settings import SettingsError, parse_settings
@@ -140,7 +141,8 @@ def test_plugin_program_hosts_the_component() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=HERE.parent, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str([("TaskWorker", "task-worker", {"version": generate.version()})])
-    assert (HERE.parent / "PulumiPlugin.yaml").read_text().startswith("runtime:")
+    manifest = yaml.safe_load((HERE.parent / "PulumiPlugin.yaml").read_text())
+    assert manifest == {"runtime": {"name": "python", "options": {"toolchain": "uv"}}}
 
 
 # --- same resources ------------------------------------------------------------------------------
@@ -309,3 +311,17 @@ def test_stack_config_and_inputs_name_the_same_things() -> None:
     assert inputs_of({"gcp:project": "p", "task-worker:queues": {}}) == {"project": "p", "queues": {}}
     assert stack_config().values["gcp:project"] == "test-project"
     assert ROOT.joinpath("Pulumi.yaml").is_file()
+
+
+# --- the examples ------------------------------------------------------------------------------
+
+
+def test_the_yaml_example_constructs() -> None:
+    """package/examples/yaml's TaskWorker, its properties as YAML hands them to the provider."""
+    program = yaml.safe_load((HERE.parent / "examples" / "yaml" / "Pulumi.yaml").read_text())
+    worker = program["resources"]["worker"]
+    assert worker["type"] == OUTER
+    run = construct(worker["properties"], stack="dev")
+    assert run.error is None, run.error
+    assert len(run.of_type("gcp:cloudtasks/queue:Queue")) == 1
+    assert {o.split(".")[-1].rstrip("}") for o in program["outputs"].values()} <= set(run.exports)
