@@ -171,20 +171,24 @@ def declare(
             ]
         )
     settings = validate(doc, stack)
-    service = settings.service
-    image: pulumi.Input[str] = service.image
-    env: dict[str, pulumi.Input[str]] = dict(service.env)
-    for leaf in leaves:
-        checked = _checked(doc, stack, leaf)
-        if leaf.path == ("service", "image"):
-            image = checked
-        else:
-            env[leaf.path[-1]] = checked
-    if leaves:
+    outputs = {leaf.path: _checked(doc, stack, leaf) for leaf in leaves}
+    return _build(name, settings, outputs, parent)
+
+
+# --- The project's entry points: only validate() above and _build() know their shape -------------
+
+
+def _build(
+    name: str, settings: Any, outputs: Mapping[tuple[str, ...], pulumi.Output[Any]], parent: pulumi.Resource
+) -> Mapping[str, pulumi.Input[Any]]:
+    """The TaskWorker of validated settings, each pass-through Output (by config path) in its place."""
+    if outputs:
+        service = settings.service
+        image = outputs.get(("service", "image"), service.image)
+        env = {**service.env, **{path[-1]: out for path, out in outputs.items() if path[:2] == ("service", "env")}}
         # model_copy(update=...) skips validation: the Outputs were judged with placeholders and
         # are judged again, with the same checks, when they resolve (_checked).
-        service = service.model_copy(update={"image": image, "env": env})
-        settings = settings._replace(service=service)
+        settings = settings._replace(service=service.model_copy(update={"image": image, "env": env}))
     for warning in settings.warnings:
         pulumi.log.warn(as_input_names(warning), resource=parent)
     worker = _TaskWorker(name, _TaskWorkerArgs(settings=settings), pulumi.ResourceOptions(parent=parent))
