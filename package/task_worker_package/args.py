@@ -259,13 +259,13 @@ class Service(TypedDict, total=False):
 
 
 class TaskWorkerArgs(TypedDict, total=False):
-    "The TaskWorker's inputs: the stack file's keys (project and region as project and region)."
+    "The TaskWorker's inputs: the stack file's keys, each without its namespace (gcp or task-worker)."
 
     project: Required[str]
-    "the Google Cloud project to deploy to. Allowed: a project ID: 6–30 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen, without google, null, undefined, ssl"
+    "The Google Cloud project to deploy to. Allowed: a project ID: 6–30 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen, without google, null, undefined, ssl"
 
     region: str
-    "where everything is, unless location is set. Allowed: a location where Cloud Tasks runs: asia-east1, asia-east2, asia-northeast1, asia-northeast2, asia-northeast3, asia-south1, asia-southeast1, asia-southeast2, australia-southeast1, europe-central2, europe-west1, europe-west2, europe-west3, europe-west6, northamerica-northeast1, southamerica-east1, us-central1, us-east1, us-east4, us-west1, us-west2, us-west3, us-west4"
+    "Where everything is, unless location is set. Allowed: a location where Cloud Tasks runs: asia-east1, asia-east2, asia-northeast1, asia-northeast2, asia-northeast3, asia-south1, asia-southeast1, asia-southeast2, australia-southeast1, europe-central2, europe-west1, europe-west2, europe-west3, europe-west6, northamerica-northeast1, southamerica-east1, us-central1, us-east1, us-east4, us-west1, us-west2, us-west3, us-west4"
 
     location: str
     "Overrides region for every resource (queues and service share one location). Allowed: a location where Cloud Tasks runs: asia-east1, asia-east2, asia-northeast1, asia-northeast2, asia-northeast3, asia-south1, asia-southeast1, asia-southeast2, australia-southeast1, europe-central2, europe-west1, europe-west2, europe-west3, europe-west6, northamerica-northeast1, southamerica-east1, us-central1, us-east1, us-east4, us-west1, us-west2, us-west3, us-west4"

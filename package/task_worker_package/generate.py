@@ -83,7 +83,8 @@ def _fields(model: type[BaseModel]) -> Iterator[tuple[str, FieldInfo]]:
 def _docstring(text: str) -> str:
     """A string statement after the attribute (the analyzer's docstring); the stack file's key
     names become the inputs' (task-worker:monitoring -> monitoring)."""
-    text = as_input_names(re.sub(r"^gcp:\w+ — ", "", text)).replace("\\", "\\\\").replace("\n", "\\n")
+    text = re.sub(r"^gcp:\w+ — (.)", lambda m: m.group(1).upper(), text)  # "gcp:project — the …": "The …"
+    text = as_input_names(text).replace("\\", "\\\\").replace("\n", "\\n")
     # The quotes ruff format would choose: double, unless single ones need fewer escapes.
     if text.count('"') > text.count("'"):
         return "'" + text.replace("'", "\\'") + "'"
@@ -114,7 +115,7 @@ def args_text() -> str:
     models: list[type[BaseModel]] = []
     body = _class(
         "TaskWorkerArgs",
-        "The TaskWorker's inputs: the stack file's keys (gcp:project and gcp:region as project and region).",
+        "The TaskWorker's inputs: the stack file's keys, each without its namespace (gcp or task-worker).",
         root,
         "",
         models,

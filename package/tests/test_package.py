@@ -113,6 +113,8 @@ def test_descriptions_are_the_settings_models() -> None:
     # Stack-file key names become the inputs' names in descriptions too.
     location = schema["resources"][OUTER]["inputProperties"]["location"]["description"]
     assert location.startswith("Overrides region for every resource")
+    project = schema["resources"][OUTER]["inputProperties"]["project"]["description"]
+    assert project.startswith("The Google Cloud project to deploy to. Allowed: a project ID: 6–30 lowercase")
 
 
 def test_only_pass_through_inputs_accept_outputs() -> None:
