@@ -15,14 +15,13 @@ from typing import NamedTuple
 import pulumi
 import pulumi_gcp as gcp
 
-from components.naming import slug
 from settings import DEFAULT_RETENTION_SECONDS, RESERVED_ENV_PREFIX
+from settings.resolve import DEAD_LETTER_PURPOSE, PURPOSE_LABEL, Grant
 
 PUBLISHER = "roles/pubsub.publisher"
 SUBSCRIBER = "roles/pubsub.subscriber"
 # Marks the topic for the policy rule that allows roles/pubsub.publisher only on dead-letter topics.
-PURPOSE_LABEL = "task-worker-purpose"
-DEAD_LETTER = "dead-letter"
+DEAD_LETTER = DEAD_LETTER_PURPOSE
 
 # Retention limits (Pub/Sub v1: 10 minutes to 31 days, default 7 days) live in settings.py, checked
 # there once. ExpirationPolicy: "If expiration_policy is not set, a default policy with ttl of 31 days
@@ -36,10 +35,6 @@ ENV_TOPIC = f"{ENV_PREFIX}DEAD_LETTER_TOPIC"
 ENV_PROJECT = f"{ENV_PREFIX}PROJECT"
 ENV_LOCATION = f"{ENV_PREFIX}LOCATION"
 ENV_QUEUES = f"{ENV_PREFIX}QUEUES"
-# Pulumi's default auto-name: the logical name, "-", 7 random lowercase hex digits (pulumi.com/docs
-# "Resource names": logical name plus a random suffix; the bridge draws 7 hex digits). A stack that
-# customises pulumi:autonaming must name its queues (queues.<key>.name).
-AUTONAME_SUFFIX = r"-[0-9a-f]{7}"
 
 
 def queue_env_prefix(key: str) -> str:
@@ -63,6 +58,16 @@ class QueueRetry(NamedTuple):
     shards: int
     max_attempts: int  # -1: unlimited; counts the first try
     max_retry_duration: str  # "<seconds>s"; "0s": no time limit
+
+
+def worker_env_names(queues: Sequence[tuple[str, bool]]) -> list[str]:
+    """The names worker_env sets, for (queue key, has a declared ID) pairs: the resolved model counts them."""
+    names = [ENV_TOPIC, ENV_PROJECT, ENV_LOCATION, ENV_QUEUES]
+    for key, named in queues:
+        prefix = queue_env_prefix(key)
+        names += [prefix + ("QUEUE_ID" if named else "AUTONAME_PREFIX")]
+        names += [prefix + suffix for suffix in ("SHARDS", "MAX_ATTEMPTS", "MAX_RETRY_DURATION")]
+    return names
 
 
 def worker_env(
@@ -107,8 +112,9 @@ class DeadLetterArgs(NamedTuple):
     publisher_member: pulumi.Input[str]
     message_retention_seconds: int = DEFAULT_RETENTION_SECONDS
     # Who may pull dead letters (operators, a replay job); each gets roles/pubsub.subscriber on the
-    # subscription only.
-    subscribers: Sequence[str] = ()
+    # subscription only. Named by settings/resolve.py.
+    subscribers: Sequence[Grant] = ()
+    # As sent: the stack's labels with the purpose label (settings/resolve.py counts them).
     labels: Mapping[str, str] = MappingProxyType({})
     depends_on: Sequence[pulumi.Resource] = ()  # e.g. the Pub/Sub API enablement
 
@@ -124,7 +130,7 @@ class DeadLetter(pulumi.ComponentResource):
     def __init__(self, name: str, args: DeadLetterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("task-worker:gcp:DeadLetter", name, None, opts)
         retention = f"{args.message_retention_seconds}s"
-        labels = {**args.labels, PURPOSE_LABEL: DEAD_LETTER}
+        labels = {**args.labels, PURPOSE_LABEL: DEAD_LETTER}  # already there when resolved
         # Auto-named (name + suffix): a topic deleted and recreated under the same name would orphan
         # the subscription ("_deleted-topic_"), so a replacement gets a new name.
         self.topic = gcp.pubsub.Topic(
@@ -156,14 +162,14 @@ class DeadLetter(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        for member in args.subscribers:
+        for grant in args.subscribers:
             gcp.pubsub.SubscriptionIAMMember(
-                f"{name}-subscriber-{slug(member)}",
+                grant.resource_name,
                 gcp.pubsub.SubscriptionIAMMemberArgs(
                     project=args.project,
                     subscription=self.subscription.name,
                     role=SUBSCRIBER,
-                    member=member,
+                    member=grant.member,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

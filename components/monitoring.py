@@ -16,6 +16,16 @@ from typing import Any, NamedTuple
 import pulumi
 import pulumi_gcp as gcp
 
+from settings.limits import (
+    CONDITIONS_MAX,
+    DASHBOARD_COLUMNS,
+    DOCUMENTATION_MAX_BYTES,
+    DOCUMENTATION_MAX_CHARS,
+    FILTER_MAX_CHARS,
+    MAX_QUEUE_ID_CHARS,
+    MAX_TIMEOUT_SECONDS,
+)
+
 # --- Facts this module relies on, with their sources ------------------------------------------------
 #
 # Metric types, their kind, value type, unit and metric labels. Sources:
@@ -105,18 +115,9 @@ ALIGNERS: Mapping[str, frozenset[tuple[str, str]]] = {
     "ALIGN_PERCENTILE_95": frozenset({("GAUGE", "DISTRIBUTION"), ("DELTA", "DISTRIBUTION")}),
     "ALIGN_PERCENTILE_50": frozenset({("GAUGE", "DISTRIBUTION"), ("DELTA", "DISTRIBUTION")}),
 }
-# Documentation.content: "may not exceed 8,192 Unicode characters and … 10,240 bytes" (Monitoring v3).
-DOCUMENTATION_MAX_CHARS = 8192
-DOCUMENTATION_MAX_BYTES = 10240
-# MetricThreshold.filter / denominatorFilter: "must not exceed 2048 Unicode characters".
-FILTER_MAX_CHARS = 2048
-# AlertPolicy.conditions: "A policy can have from one to six conditions" (Monitoring v3).
-CONDITIONS_MAX = 6
-# Documentation.subject: "truncated to 255 bytes or shorter" after variable expansion (Monitoring v3).
-SUBJECT_MAX_BYTES = 255
-# Cloud Tasks queue IDs: letters, digits and hyphens, at most 100 characters (settings.py checks the
-# named ones). A filter must hold the longest the stack can have, whatever Pulumi's auto-names are.
-QUEUE_ID_MAX_CHARS = 100
+# Google's limits (Documentation content/subject, filter length, conditions per policy, queue IDs):
+# settings/limits.py, each with its source.
+QUEUE_ID_MAX_CHARS = MAX_QUEUE_ID_CHARS
 # Documentation variables (cloud.google.com/monitoring/alerts/doc-variables): "resource.label.[KEY] The
 # value of the resource label [KEY]", filled in per incident. The conditions group by these labels, so
 # an incident's notification names its queue (or service). A literal "${" would be written "$${".
@@ -178,6 +179,9 @@ class TaskWorkerMonitoringArgs(NamedTuple):
     location: str
     service_name: pulumi.Input[str]
     # Queue key -> the queue's short ID (Cloud Tasks' `queue_id` metric label; TaskQueue.queue.name).
+    # A policy waits on the queues it watches only: never on every queue (the cost would grow as
+    # policies × queues). A pattern would not do: auto-names carry no stack, and two stacks may
+    # share a project.
     queue_ids: Mapping[str, pulumi.Input[str]]
     max_instances: int
     timeout_seconds: int
@@ -387,7 +391,7 @@ Check the queue's state and retry settings:
 
 ```
 gcloud tasks queues describe {n.queue_id} {n.where}
-gcloud tasks tasks list --queue={n.queue_id} {n.where} --limit=20
+gcloud tasks list --queue={n.queue_id} {n.where} --limit=20
 ```
 
 Check the worker's logs (errors and warnings of the last hour):
@@ -414,8 +418,9 @@ gcloud tasks queues pause {n.queue_id} {n.where}
 gcloud tasks queues resume {n.queue_id} {n.where}   # when fixed
 ```
 
-Unless the stack file says `paused`, the next `pulumi up` resumes the queue. To keep it paused across deploys,
-set `task-worker:queues.<key>.paused: true` in the stack file (the queue's key: see the list above).
+No deploy resumes it: Pulumi never reads a queue's pause state back, so it stays paused through every
+`pulumi up`, with or without `--refresh`, until someone runs `resume` above. (Pulumi pauses or resumes only when
+`task-worker:queues.<key>.paused` changes in the stack file; the queue's key: see the list above.)
 """
 
 
@@ -443,8 +448,8 @@ yet: tasks live up to 31 days in a queue.
    raising limits only multiplies the errors.
 3. Worker healthy but too slow? Raise the queue's dispatch limits in the stack file
    (`task-worker:queues.<key>.maxDispatchesPerSecond`, ≤ 500, and `maxConcurrentDispatches`,
-   ≤ maxInstances × concurrency) and the service's `maxInstances`, then `pulumi up`. Stop-gap that the
-   next deploy reverts:
+   ≤ maxInstances × concurrency) and the service's `maxInstances`, then `pulumi up`. Stop-gap, until the
+   next `pulumi up --refresh` (the deploy's) reverts it — a plain `pulumi up` neither sees nor reverts it:
    ```
    gcloud tasks queues update {n.queue_id} {n.where} --max-dispatches-per-second=50 --max-concurrent-dispatches=200
    ```
@@ -460,14 +465,16 @@ def runbook_failing(n: _Names, t: QueueAlertThresholds) -> str:
 **What it means.** The worker answers tasks of this queue with non-2xx codes, times out, or cannot be
 reached (401/403: the invoker's token or `roles/run.invoker`; 404: wrong path; 429/503: no capacity;
 5xx: the handler fails). Cloud Tasks retries with backoff; **when a task's last attempt fails, Cloud
-Tasks deletes it silently** (unless the worker publishes it to the dead-letter topic).
+Tasks deletes it silently** (the dead-letter topic gets it only if the handler's own code failed on that
+last attempt: not on a timeout, 401/403, 429/503, OOM or a 5xx before the handler).
 
 {_queue_common(n)}
 See which codes fail: the dashboard's "attempts by response code" chart.
 
 **What to do.**
 1. 401/403: check `roles/run.invoker` of the invoker account on `{n.service}` and the queue's
-   `httpTarget.oidcToken` (audience = the service URL) — `pulumi preview` shows drift.
+   `httpTarget.oidcToken` (audience = the service URL) — `pulumi preview --refresh` shows drift (a plain
+   preview compares with the recorded state only).
 2. 5xx or timeouts after a deploy: send traffic back to the previous revision, or fix forward:
    ```
 {_rollback(n)}
@@ -493,7 +500,7 @@ def runbook_delay(n: _Names, t: QueueAlertThresholds) -> str:
    `maxInstances` (stack file `task-worker:service.maxInstances`, then `pulumi up`).
 2. Is the queue at its own limits? Raise `maxDispatchesPerSecond` / `maxConcurrentDispatches` for
    its key in the stack file (stop-gap: `gcloud tasks queues update {n.queue_id} {n.where}
-   --max-dispatches-per-second=…`; the next deploy reverts it).
+   --max-dispatches-per-second=…`; the next `pulumi up --refresh` reverts it).
 3. Many retries? Then the failing-tasks alert tells the cause; pausing is better than letting
    retries crowd out fresh work:
 
@@ -561,8 +568,8 @@ tasks that fail every attempt.
 {_service_common(n)}
 **What to do.**
 1. Slow dependency? Check it; pause the queues if it is down.
-2. Work legitimately longer? Raise `task-worker:service.timeoutSeconds` (≤ 3600) and the tasks'
-   `dispatchDeadline` with it (≤ 30 min), or split the work into smaller tasks.
+2. Work legitimately longer? Raise `task-worker:service.timeoutSeconds` (≤ {MAX_TIMEOUT_SECONDS}: a task's
+   dispatch deadline is at most 30 min) and the tasks' `dispatchDeadline` with it, or split the work into smaller tasks.
 3. CPU-starved (instances at their limit)? Raise `task-worker:service.cpu` or lower `concurrency`.
 """
 
@@ -577,7 +584,7 @@ def runbook_saturation(n: _Names, t: ServiceAlertThresholds, max_instances: int,
 {_service_common(n)}
 **What to do.**
 1. Expected load? Raise `task-worker:service.maxInstances` (and check project quota), then `pulumi up`.
-   Stop-gap that the next deploy reverts:
+   Stop-gap, until the next `pulumi up --refresh` (the deploy's) reverts it:
    ```
    gcloud run services update {n.service} --max-instances={max_instances * 2} \\
      --region={n.location} --project={n.project}
@@ -589,11 +596,11 @@ def runbook_saturation(n: _Names, t: ServiceAlertThresholds, max_instances: int,
 
 # --- Dashboard -------------------------------------------------------------------------------------
 
-_COLUMNS = 48  # MosaicLayout.columns: 1–48 (Monitoring v1)
+_COLUMNS = DASHBOARD_COLUMNS
 # ⚠ Widgets on one custom dashboard: 100 since Google's Monitoring release notes of 2025-05-02 (40
 # before), as GoogleCloudPlatform/monitoring-dashboard-samples#1004 quotes them; not read on the
 # quotas page itself. The layout below needs 3 + 3 per ~100 queues: 33 at Cloud Tasks' 1,000.
-DASHBOARD_MAX_WIDGETS = 100
+# (DASHBOARD_MAX_WIDGETS: settings/limits.py.)
 _TILE_W, _TILE_H = 16, 16
 
 
@@ -731,6 +738,11 @@ _QUEUE_SIGNALS: Mapping[str, tuple[str, str, Callable[[_Names, QueueAlertThresho
 }
 
 
+def _ids(queue_ids: Mapping[str, pulumi.Input[str]], keys: Sequence[str]) -> pulumi.Output[dict[str, str]]:
+    """These queues' IDs, by key, as one Output that depends on these queues only."""
+    return pulumi.Output.all(*(queue_ids[key] for key in keys)).apply(lambda v: dict(zip(keys, v, strict=True)))
+
+
 class TaskWorkerMonitoring(pulumi.ComponentResource):
     """Alert policies over the queues (per signal and thresholds) and for the service, and one
     dashboard, for one stack."""
@@ -750,11 +762,12 @@ class TaskWorkerMonitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         service = pulumi.Output.from_input(args.service_name)
         keys = list(args.queue_ids)
-        queue_ids = pulumi.Output.all(*args.queue_ids.values()).apply(lambda v: dict(zip(keys, v, strict=True)))
+        queue_ids = _ids(args.queue_ids, keys)
 
         per_condition = queues_per_condition(args.project, args.location)
         alerts = [
-            self._queue_alert(args, policy, queue_ids, service)
+            # Each policy waits on the queues it watches, not on all of them.
+            self._queue_alert(args, policy, _ids(args.queue_ids, policy.keys), service)
             for policy in queue_policies(keys, args.queue_thresholds, args.queue_defaults, per_condition)
         ]
         alerts += self._service_alerts(args, service, queue_ids)

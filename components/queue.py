@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.naming import slug
-from settings import QueueSettings
+from settings.resolve import QueuePlan
 
 ENQUEUER = "roles/cloudtasks.enqueuer"
 
@@ -17,13 +15,13 @@ ENQUEUER = "roles/cloudtasks.enqueuer"
 class TaskQueueArgs(NamedTuple):
     project: str
     location: str
-    queue: QueueSettings
+    # The queue's settings and, per shard, its resource name, queue ID and grants (settings/resolve.py).
+    plan: QueuePlan
     deletion_protection: bool
     # The service's base URL ("https://…run.app"): host of every task, and the audience.
     service_uri: pulumi.Input[str]
     invoker_email: pulumi.Input[str]
     cloud_tasks_api: pulumi.Resource
-    enqueuers: Sequence[str] = ()
 
 
 class TaskQueue(pulumi.ComponentResource):
@@ -41,21 +39,21 @@ class TaskQueue(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TaskQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("task-worker:gcp:TaskQueue", name, None, opts)
-        q = args.queue
+        q = args.plan.settings
         host = pulumi.Output.from_input(args.service_uri).apply(_host)
         self.queues = []
         self.queue_paths = []
-        for shard, (shard_name, queue_id) in enumerate(shard_names(name, q)):
-            queue = self._queue(shard_name, args, host, queue_id, q.import_id if shard == 0 else None)
-            for member in args.enqueuers:
+        for shard in args.plan.shards:
+            queue = self._queue(shard.resource_name, args, host, shard.queue_id, shard.import_id)
+            for grant in shard.grants:
                 gcp.cloudtasks.QueueIamMember(
-                    f"{shard_name}-enqueuer-{slug(member)}",
+                    grant.resource_name,
                     gcp.cloudtasks.QueueIamMemberArgs(
                         project=args.project,
                         location=args.location,
                         name=queue.name,
                         role=ENQUEUER,
-                        member=member,
+                        member=grant.member,
                     ),
                     opts=pulumi.ResourceOptions(parent=self),
                 )
@@ -70,7 +68,7 @@ class TaskQueue(pulumi.ComponentResource):
     def _queue(
         self, name: str, args: TaskQueueArgs, host: pulumi.Input[str], queue_id: str | None, import_id: str | None
     ) -> gcp.cloudtasks.Queue:
-        q = args.queue
+        q = args.plan.settings
         # Auto-named unless the config names it (or adopts a queue): a deleted queue's
         # name stays blocked for days, and a replacement under it would fail.
         return gcp.cloudtasks.Queue(
@@ -113,21 +111,6 @@ class TaskQueue(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api], import_=import_id),
         )
-
-
-def shard_names(name: str, q: QueueSettings) -> list[tuple[str, str | None]]:
-    """Each shard's (logical name, queue ID or None when Pulumi names it), known before `pulumi up`.
-
-    Shard 0 keeps the unsharded names, so adding shards never replaces a queue. A named (or adopted)
-    queue: shard 0 takes its ID, shard i the ID with "-i".
-    """
-    return [
-        (
-            name if shard == 0 else f"{name}-{shard}",
-            q.queue_id if shard == 0 or q.queue_id is None else f"{q.queue_id}-{shard}",
-        )
-        for shard in range(q.shards)
-    ]
 
 
 def _host(uri: str) -> str:

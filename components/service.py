@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.naming import slug
 from settings import EXECUTION_ENVIRONMENTS, ProbeSettings, ServiceSettings
+from settings.resolve import SecretGrant
 
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
 
@@ -29,8 +29,11 @@ class PrivateServiceArgs(NamedTuple):
     secretmanager_api: pulumi.Resource | None = None
     # Adopt an existing runtime account (Pulumi import): its ID; account_id is then its name.
     account_import_id: str | None = None
-    # The stack's own env vars (TASK_WORKER_*, dead letters): not secrets, never a user's name.
-    program_env: Mapping[str, pulumi.Input[str]] = MappingProxyType({})
+    # secretAccessor for the runtime account, one per secret named (settings/resolve.py names them).
+    secret_grants: Sequence[SecretGrant] = ()
+    # The stack's own env vars (TASK_WORKER_*, dead letters), made once the runtime account exists:
+    # given its member, declare what the env refers to (the dead-letter topic) and return the env.
+    program_env: Callable[[pulumi.Output[str]], Mapping[str, pulumi.Input[str]]] | None = None
 
 
 class PrivateService(pulumi.ComponentResource):
@@ -60,16 +63,12 @@ class PrivateService(pulumi.ComponentResource):
         )
         # secretAccessor on each secret named, never on the project: the account reads
         # these secrets and no others. One grant per secret, however many variables use it.
-        secret_grants: dict[tuple[str, str], gcp.secretmanager.SecretIamMember] = {}
-        for ref in svc.secrets.values():
-            where = (ref.project(args.project), ref.secret_id())
-            if where in secret_grants:
-                continue
-            secret_grants[where] = gcp.secretmanager.SecretIamMember(
-                f"{name}-secret-{slug('-'.join(where))}",
+        secret_grants = [
+            gcp.secretmanager.SecretIamMember(
+                grant.resource_name,
                 gcp.secretmanager.SecretIamMemberArgs(
-                    project=where[0],
-                    secret_id=where[1],
+                    project=grant.project,
+                    secret_id=grant.secret_id,
                     role=SECRET_ACCESSOR,
                     member=self.runtime_account.member,
                 ),
@@ -77,6 +76,9 @@ class PrivateService(pulumi.ComponentResource):
                     parent=self, depends_on=[args.secretmanager_api] if args.secretmanager_api else []
                 ),
             )
+            for grant in args.secret_grants
+        ]
+        program_env = args.program_env(self.runtime_account.member) if args.program_env else {}
         envs = [
             gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(
                 name=key,
@@ -84,7 +86,7 @@ class PrivateService(pulumi.ComponentResource):
             )
             for key, value in svc.env.items()
         ]
-        envs += [gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=k, value=v) for k, v in args.program_env.items()]
+        envs += [gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=k, value=v) for k, v in program_env.items()]
         # Cloud Run reads the secret when an instance starts: the value never passes through Pulumi.
         # Google's format: the secret's name in the service's project, its full ID in another.
         envs += [
@@ -150,9 +152,7 @@ class PrivateService(pulumi.ComponentResource):
                 ),
             ),
             # The grants first: a revision whose account cannot read its secrets fails to start.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[args.run_api, *secret_grants.values()], import_=svc.import_id
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.run_api, *secret_grants], import_=svc.import_id),
         )
         self.name = self.service.name
         self.uri = self.service.uri

@@ -26,10 +26,10 @@ from components.monitoring import (
     TaskWorkerMonitoring,
     TaskWorkerMonitoringArgs,
 )
-from components.naming import account_id
-from components.queue import TaskQueue, TaskQueueArgs, shard_names
+from components.queue import TaskQueue, TaskQueueArgs
 from components.service import PrivateService, PrivateServiceArgs
 from settings import Settings, stack_label
+from settings.resolve import Resolved, resolve_stack
 
 
 class TaskWorkerArgs(NamedTuple):
@@ -49,55 +49,46 @@ class TaskWorker(pulumi.ComponentResource):
     def __init__(self, name: str, args: TaskWorkerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("task-worker:gcp:TaskWorker", name, None, opts)
         s = args.settings
+        # Every name, ID, label and member this component declares, computed and checked once.
+        r = resolve_stack(s, name)
         child = pulumi.ResourceOptions(parent=self)
-        prefix = f"{name}-{s.stack}"
-        labels = {"managed-by": "pulumi", "stack": stack_label(s.stack), **s.labels}
 
         apis = (CLOUD_TASKS_API, CLOUD_RUN_API, IAM_API) + ((SECRET_MANAGER_API,) if s.service.secrets else ())
         apis += (MONITORING_API,) if s.monitoring.enabled else ()
         apis += (PUBSUB_API,) if s.dead_letter.enabled else ()
-        self.apis = ProjectApis(f"{name}-apis", ProjectApisArgs(project=s.project, services=apis), child)
+        self.apis = ProjectApis(r.component("apis"), ProjectApisArgs(project=s.project, services=apis), child)
 
-        # Dead letters before the service: its env names the topic. The publisher (the runtime
-        # account) is created with the service, so the grant takes its member as a deferred Output.
+        # Dead letters are declared once the runtime account exists (its member publishes) and
+        # before the service (its env names the topic): PrivateService calls back in between.
+        def dead_letter_env(publisher: pulumi.Output[str]) -> Mapping[str, pulumi.Input[str]]:
+            return self._dead_letter(r, s, publisher, child)
+
         self.dead_letter = None
-        program_env: Mapping[str, pulumi.Input[str]] = {}
-        publisher, resolve_publisher = pulumi.deferred_output() if s.dead_letter.enabled else (None, None)
-        try:
-            if publisher is not None:
-                program_env = self._dead_letter(name, s, labels, publisher, child)
-            self.service = PrivateService(
-                f"{name}-service",
-                PrivateServiceArgs(
-                    project=s.project,
-                    location=s.location,
-                    account_id=s.accounts.runtime.account_id or account_id(prefix, "run"),
-                    account_import_id=s.accounts.runtime.import_id,
-                    secretmanager_api=self.apis.api(SECRET_MANAGER_API) if s.service.secrets else None,
-                    service=s.service,
-                    deletion_protection=s.deletion_protection,
-                    run_api=self.apis.api(CLOUD_RUN_API),
-                    iam_api=self.apis.api(IAM_API),
-                    labels=labels,
-                    program_env=program_env,
-                ),
-                child,
-            )
-        except Exception as err:
-            # Pulumi waits for every Output before it reports an error: a deferred one left
-            # unresolved would hang `pulumi preview` instead. Resolve it with the error.
-            if resolve_publisher is not None:
-                resolve_publisher(pulumi.Output.from_input(_raise(err)))
-            raise
-        if resolve_publisher is not None:
-            resolve_publisher(self.service.runtime_account.member)
+        self.service = PrivateService(
+            r.component("service"),
+            PrivateServiceArgs(
+                project=s.project,
+                location=s.location,
+                account_id=r.runtime.account_id,
+                account_import_id=r.runtime.import_id,
+                secretmanager_api=self.apis.api(SECRET_MANAGER_API) if s.service.secrets else None,
+                service=s.service,
+                deletion_protection=s.deletion_protection,
+                run_api=self.apis.api(CLOUD_RUN_API),
+                iam_api=self.apis.api(IAM_API),
+                labels=r.labels,
+                secret_grants=r.secret_grants,
+                program_env=dead_letter_env if s.dead_letter.enabled else None,
+            ),
+            child,
+        )
         self.invoker = TaskInvoker(
-            f"{name}-invoker",
+            r.component("invoker"),
             TaskInvokerArgs(
                 project=s.project,
                 location=s.location,
-                account_id=s.accounts.invoker.account_id or account_id(prefix, "invoker"),
-                account_import_id=s.accounts.invoker.import_id,
+                account_id=r.invoker.account_id,
+                account_import_id=r.invoker.import_id,
                 service_name=self.service.name,
                 iam_api=self.apis.api(IAM_API),
                 cloud_tasks_api=self.apis.api(CLOUD_TASKS_API),
@@ -105,21 +96,20 @@ class TaskWorker(pulumi.ComponentResource):
             child,
         )
         self.queues = {
-            q.key: TaskQueue(
-                f"{name}-{q.key}",
+            plan.key: TaskQueue(
+                plan.component_name,
                 TaskQueueArgs(
                     project=s.project,
                     location=s.location,
-                    queue=q,
+                    plan=plan,
                     deletion_protection=s.deletion_protection,
                     service_uri=self.service.uri,
                     invoker_email=self.invoker.email,
                     cloud_tasks_api=self.apis.api(CLOUD_TASKS_API),
-                    enqueuers=s.enqueuers,
                 ),
                 child,
             )
-            for q in s.queues
+            for plan in r.queues
         }
 
         self.monitoring = None
@@ -127,20 +117,22 @@ class TaskWorker(pulumi.ComponentResource):
             # Every queue, shards included ("<key>-<i>", as the shard's resources are named), with its
             # key's thresholds: queues with equal thresholds share a policy per signal, and each
             # incident names the one queue (shard) that crossed it.
-            queue_ids: dict[str, pulumi.Input[str]] = {}
-            thresholds: dict[str, QueueAlertThresholds] = {}
-            for q in s.queues:
-                for shard, queue in enumerate(self.queues[q.key].queues):
-                    shard_key = q.key if shard == 0 else f"{q.key}-{shard}"
-                    queue_ids[shard_key] = queue.name
-                    thresholds[shard_key] = QueueAlertThresholds(**s.monitoring.queue_thresholds(q))
+            thresholds = {
+                shard.monitor_key: QueueAlertThresholds(**s.monitoring.queue_thresholds(plan.settings))
+                for plan in r.queues
+                for shard in plan.shards
+            }
             self.monitoring = TaskWorkerMonitoring(
-                f"{name}-monitoring",
+                r.component("monitoring"),
                 TaskWorkerMonitoringArgs(
                     project=s.project,
                     location=s.location,
                     service_name=self.service.name,
-                    queue_ids=queue_ids,
+                    queue_ids={
+                        shard.monitor_key: queue.name
+                        for plan in r.queues
+                        for shard, queue in zip(plan.shards, self.queues[plan.key].queues, strict=True)
+                    },
                     max_instances=s.service.max_instances,
                     timeout_seconds=s.service.timeout_seconds,
                     queue_thresholds=thresholds,
@@ -182,43 +174,32 @@ class TaskWorker(pulumi.ComponentResource):
         self.register_outputs(self.outputs)
 
     def _dead_letter(
-        self,
-        name: str,
-        s: Settings,
-        labels: Mapping[str, str],
-        publisher: pulumi.Output[str],
-        child: pulumi.ResourceOptions,
+        self, r: Resolved, s: Settings, publisher: pulumi.Output[str], child: pulumi.ResourceOptions
     ) -> Mapping[str, pulumi.Input[str]]:
         """The dead-letter topic and subscription; the env that tells the worker about them."""
         self.dead_letter = DeadLetter(
-            f"{name}-dead-letter",
+            r.component("dead-letter"),
             DeadLetterArgs(
                 project=s.project,
                 publisher_member=publisher,
                 message_retention_seconds=s.dead_letter.retention_seconds,
-                subscribers=s.dead_letter.subscribers,
-                labels=labels,
+                subscribers=r.subscriber_grants,
+                labels=r.dead_letter_labels,
                 depends_on=[self.apis.api(PUBSUB_API)],
             ),
             child,
         )
         # Static (known before `pulumi up`): queue IDs are outputs of queues that need the
         # service's URL, so the env says how to recognise them instead (no cycle).
-        retries = []
-        for q in s.queues:
-            names = shard_names(f"{name}-{q.key}", q)
-            retries.append(
-                QueueRetry(
-                    key=q.key,
-                    queue_id=names[0][1],
-                    autoname_prefix=None if names[0][1] else names[0][0],
-                    shards=q.shards,
-                    max_attempts=q.max_attempts,
-                    max_retry_duration=q.max_retry_duration,
-                )
+        retries = [
+            QueueRetry(
+                key=plan.key,
+                queue_id=plan.shards[0].queue_id,
+                autoname_prefix=None if plan.shards[0].queue_id else plan.shards[0].resource_name,
+                shards=len(plan.shards),
+                max_attempts=plan.settings.max_attempts,
+                max_retry_duration=plan.settings.max_retry_duration,
             )
+            for plan in r.queues
+        ]
         return worker_env(self.dead_letter.topic_id, s.project, s.location, retries)
-
-
-async def _raise(err: Exception) -> str:
-    raise err

@@ -152,6 +152,8 @@ def attempt(
     if first_attempt_at is None:
         return Attempt(queue, queue_id, number, final=True, certain=False)
     elapsed = ((now or datetime.now(UTC)) - first_attempt_at).total_seconds()
+    # At exactly maxRetryDuration the limit is reached ("once max_retry_duration time has passed",
+    # RetryConfig): final. Better a duplicate dead letter than a task dropped unseen.
     return Attempt(queue, queue_id, number, final=elapsed >= queue.max_retry_seconds, certain=True)
 
 

@@ -120,12 +120,35 @@ def _number(value: Any) -> float | None:
     return None
 
 
+# A bool input reaches a policy as the program sent it: a string stays a string. The provider reads
+# it through go-cty's string-to-bool conversion (cty/convert/conversion_primitive.go), which takes
+# exactly "true"/"1" and "false"/"0" and refuses the rest ("True", "TRUE", "yes"; a number too),
+# while Terraform's legacy reader (strconv.ParseBool) also takes "t", "T", "True", "TRUE" as true.
+_TRUE_TEXT = frozenset({"true", "1"})
+_FALSE_TEXT = frozenset({"false", "0"})
+
+
 def _flag(value: Any) -> bool | None:
+    """A bool input as the provider reads it; None if unknown, absent or not a boolean at all."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
+    if isinstance(value, str) and value in _TRUE_TEXT | _FALSE_TEXT:
+        return value in _TRUE_TEXT
     return None
+
+
+def _not_a_flag(value: Any) -> bool:
+    """Set and known, but no boolean the provider reads the same way everywhere ("True", "yes", 1)."""
+    return value is not ABSENT and value is not None and _flag(value) is None
+
+
+def _shown(value: Any) -> str:
+    """A flag's value as given: true, false, "True" (a string), 1 (a number)."""
+    return json.dumps(value, default=str)
+
+
+def _shown_true(value: Any) -> str:
+    return "true" if value is True else f"{_shown(value)} (read as true)"
 
 
 def _fmt(value: float) -> str:
@@ -169,6 +192,7 @@ _IMPERSONATION_ROLES = frozenset(
     }
 )
 _INVOKER_ROLE = "roles/run.invoker"
+_V1_INVOKER_IAM_DISABLED = "run.googleapis.com/invoker-iam-disabled"
 _PRIVATE_INGRESS = ("INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")
 
 
@@ -277,10 +301,16 @@ def private_cloud_run_ingress(view: ResourceView) -> Iterator[str]:
                 f"Cloud Run service ingress is {ingress}; allowed: {allowed} "
                 "(Cloud Tasks in the same project counts as internal)"
             )
-        if _flag(_lookup(view.props, "invokerIamDisabled")) is True:
+        disabled = _lookup(view.props, "invokerIamDisabled")
+        if _flag(disabled) is True:
             yield (
-                "Cloud Run service invokerIamDisabled is true, which lets anyone who reaches "
-                "the service invoke it without IAM; it must be false (or unset)"
+                f"Cloud Run service invokerIamDisabled is {_shown_true(disabled)}, which lets anyone who "
+                "reaches the service invoke it without IAM; it must be false (or unset)"
+            )
+        elif _not_a_flag(disabled):
+            yield (
+                f"Cloud Run service invokerIamDisabled is {_shown(disabled)}, not a boolean: the provider "
+                "refuses it or reads it as true; it must be false (or unset)"
             )
     elif _is_type(view, RUN_V1_SERVICE):
         ingress = _lookup(view.props, "metadata", "annotations", "run.googleapis.com/ingress")
@@ -289,6 +319,14 @@ def private_cloud_run_ingress(view: ResourceView) -> Iterator[str]:
             yield (
                 f"Cloud Run (v1) service annotation run.googleapis.com/ingress is {shown}; "
                 'allowed: "internal" or "internal-and-cloud-load-balancing"'
+            )
+        # v1's switch for the invoker check is an annotation (Cloud Run docs, "Allowing public
+        # (unauthenticated) access", YAML: run.googleapis.com/invoker-iam-disabled: true).
+        disabled = _lookup(view.props, "metadata", "annotations", _V1_INVOKER_IAM_DISABLED)
+        if disabled is not ABSENT and disabled is not None and disabled != "false":
+            yield (
+                f"Cloud Run (v1) service annotation {_V1_INVOKER_IAM_DISABLED} is {_shown(disabled)}, which "
+                'can turn the invoker IAM check off; remove it (or set it to "false")'
             )
 
 
@@ -425,8 +463,14 @@ def apis_kept_on_destroy(view: ResourceView) -> Iterator[str]:
         )
     elif _flag(value) is True:
         yield (
-            f"{api} enablement has disableOnDestroy true; it must be false so a teardown never "
-            "disables an API the rest of the project uses"
+            f"{api} enablement has disableOnDestroy {_shown_true(value)}; it must be false so a "
+            "teardown never disables an API the rest of the project uses"
+        )
+    elif _not_a_flag(value):
+        yield (
+            f"{api} enablement has disableOnDestroy {_shown(value)}, not a boolean: the provider refuses "
+            "it or reads it as true; it must be false so a teardown never disables an API the rest of "
+            "the project uses"
         )
 
 
@@ -613,14 +657,18 @@ def cloud_tasks_agent_mints_invoker_tokens(resources: Sequence[ResourceView]) ->
     # project-level role for an agent it created at API enablement) is out of sight here.
     invokers = _invoker_emails(resources) & _declared_accounts(resources)
     iam_views = [v for v in resources if _is_iam(v)]
+    # Once per account, not per queue: a stack's queues (up to 1,000) share one invoker.
+    may_mint: dict[str, bool] = {}
     for queue in resources:
         if not _is_type(queue, QUEUE):
             continue
         email = _text(_lookup(queue.props, "httpTarget", "oidcToken", "serviceAccountEmail"))
         if email is None or email.lower() not in invokers:
             continue
-        found = [_mints_for(v, email.lower()) for v in iam_views]
-        if any(f is None or f for f in found):
+        account = email.lower()
+        if account not in may_mint:
+            may_mint[account] = any(f is None or f for f in (_mints_for(v, account) for v in iam_views))
+        if may_mint[account]:
             continue
         yield (
             queue.urn,
@@ -659,6 +707,11 @@ def _default_concurrency(props: Mapping[str, Any]) -> int | None:
     return 1 if cpu < 1 else _DEFAULT_CONCURRENCY
 
 
+def _unset_count(value: Any) -> bool:
+    """Absent, or 0 (proto3's "unset") in any spelling the provider reads as 0 (0, 0.0, "0")."""
+    return value is ABSENT or _number(value) == 0
+
+
 def _capacity(service: ResourceView) -> tuple[int, int] | None:
     """(max instances, concurrency) of a v2 service, with the API's defaults; None if unknown."""
     if not _is_type(service, RUN_V2_SERVICE):
@@ -666,12 +719,12 @@ def _capacity(service: ResourceView) -> tuple[int, int] | None:
     props = service.props
     # The template's scaling wins; 0 is proto3's "unset".
     instances: Any = _lookup(props, "template", "scaling", "maxInstanceCount")
-    if instances is ABSENT or instances == 0:
+    if _unset_count(instances):
         instances = _lookup(props, "scaling", "maxInstanceCount")
-    if instances is ABSENT or instances == 0:
+    if _unset_count(instances):
         instances = _DEFAULT_MAX_INSTANCES
     concurrency: Any = _lookup(props, "template", "maxInstanceRequestConcurrency")
-    if concurrency is ABSENT or concurrency == 0:
+    if _unset_count(concurrency):
         concurrency = _default_concurrency(props)
     max_instances, per_instance = _number(instances), _number(concurrency)
     if max_instances is None or per_instance is None:
@@ -769,35 +822,108 @@ _SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
 _EGRESS = ("PRIVATE_RANGES_ONLY", "ALL_TRAFFIC")
 
 
+# The IAM resources of one secret (global or regional): pulumi-gcp's secretmanager module.
+_SECRET_IAM_KINDS = frozenset(
+    f"{scope}secretiam{form}" for scope in ("", "regional") for form in ("member", "binding", "policy")
+)
+
+
+def _is_secret_iam(view: ResourceView) -> bool:
+    return _module(view.type) == "secretmanager" and _kind(view.type) in _SECRET_IAM_KINDS
+
+
 def secret_accessor_on_secret_only(view: ResourceView) -> Iterator[str]:
-    """secretAccessor on a project, folder or org reads every secret there: only on one secret."""
-    if not _is_iam(view) or view.type.startswith("gcp:secretmanager/secretIam"):
+    """secretAccessor on a project, folder or org reads every secret there; on any other resource
+    (a service account, a queue, a topic) it is no grant on a secret at all: only on one secret."""
+    if not _is_iam(view) or _is_secret_iam(view):
         return
-    if any(g.role == _SECRET_ACCESSOR for g in _grants(view)):
+    if any(g.role is not None and g.role.lower() == _SECRET_ACCESSOR.lower() for g in _grants(view)):
         yield (
             f"{_SECRET_ACCESSOR} is granted by {view.type}: grant it on one secret only "
             "(gcp:secretmanager/secretIamMember), never project-wide"
         )
 
 
+# Cloud Run v1 sets Direct VPC egress through revision-template annotations (Cloud Run docs,
+# "Direct VPC egress with a VPC network", YAML): the interfaces as a JSON list, egress in lower case.
+_V1_INTERFACES = "run.googleapis.com/network-interfaces"
+_V1_EGRESS_KEY = "run.googleapis.com/vpc-access-egress"
+_V1_CONNECTOR = "run.googleapis.com/vpc-access-connector"
+_V1_EGRESS = ("private-ranges-only", "all-traffic")
+
+
+def _interface_count(interfaces: Any) -> tuple[bool, str]:
+    """Whether a networkInterfaces list is not exactly one interface, and how it reads."""
+    if interfaces is ABSENT:
+        return True, "unset"
+    if interfaces is None:
+        return False, ""  # unknown: nothing to judge
+    if not isinstance(interfaces, list):
+        return True, "not a list"
+    items: list[Any] = interfaces
+    return len(items) != 1, f"{len(items)} interfaces"
+
+
+def _egress_problems(
+    fields: tuple[str, str, str], egress: Any, connector: Any, interfaces: Any, allowed: Sequence[str]
+) -> Iterator[str]:
+    """fields: where egress, the connector and the interfaces are set, as the messages name them."""
+    egress_field, connector_field, interfaces_field = fields
+    if egress is ABSENT:
+        yield f"{egress_field} is not set: set it explicitly to one of {', '.join(allowed)}"
+    elif egress is not None and egress not in allowed:
+        yield f"{egress_field} is {egress!r}: set it explicitly to one of {', '.join(allowed)}"
+    if connector not in (ABSENT, None):
+        yield f"{connector_field} is set: use Direct VPC egress (networkInterfaces), as configured"
+    # One interface only (Cloud Run API and pulumi-gcp docs: "Currently only single network
+    # interface is supported").
+    wrong, shown = _interface_count(interfaces)
+    if wrong:
+        yield f"{interfaces_field} is {shown}: it must hold exactly one interface (network and/or subnetwork)"
+
+
+def _v1_field(annotation: str) -> str:
+    return f"template.metadata.annotations[{annotation}]"
+
+
+def _v1_interfaces(raw: Any) -> Any:
+    """The v1 annotation's JSON list, parsed; ABSENT and None (unknown) pass through."""
+    if raw is ABSENT or raw is None:
+        return raw
+    try:
+        return json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return raw  # not JSON: "not a list"
+
+
 def cloud_run_vpc_egress_explicit(view: ResourceView) -> Iterator[str]:
     """With VPC access, egress is set explicitly through one Direct VPC interface: the path traffic
     takes is the one configured, never a default or a connector the settings do not know."""
-    if view.type != "gcp:cloudrunv2/service:Service":
-        return
-    vpc = _lookup(view.props, "template", "vpcAccess")
-    if vpc is ABSENT or not isinstance(vpc, Mapping):
-        return
-    egress = _lookup(vpc, "egress")
-    if egress is ABSENT:
-        yield f"template.vpcAccess.egress is not set: set it explicitly to one of {', '.join(_EGRESS)}"
-    elif egress is not None and egress not in _EGRESS:
-        yield f"template.vpcAccess.egress is {egress!r}: set it explicitly to one of {', '.join(_EGRESS)}"
-    if _lookup(vpc, "connector") not in (ABSENT, None):
-        yield "template.vpcAccess.connector is set: use Direct VPC egress (networkInterfaces), as configured"
-    interfaces = _lookup(vpc, "networkInterfaces")
-    if interfaces is ABSENT or (isinstance(interfaces, list) and len(interfaces) != 1):
-        yield "template.vpcAccess.networkInterfaces must hold exactly one interface (network and/or subnetwork)"
+    if _is_type(view, RUN_V2_SERVICE):
+        vpc = _lookup(view.props, "template", "vpcAccess")
+        if vpc is ABSENT or not isinstance(vpc, Mapping):
+            return
+        yield from _egress_problems(
+            ("template.vpcAccess.egress", "template.vpcAccess.connector", "template.vpcAccess.networkInterfaces"),
+            _lookup(vpc, "egress"),
+            _lookup(vpc, "connector"),
+            _lookup(vpc, "networkInterfaces"),
+            _EGRESS,
+        )
+    elif _is_type(view, RUN_V1_SERVICE):
+        annotations = _lookup(view.props, "template", "metadata", "annotations")
+        if not isinstance(annotations, Mapping):
+            return
+        notes: Mapping[str, Any] = annotations
+        if not any(key in notes for key in (_V1_INTERFACES, _V1_EGRESS_KEY, _V1_CONNECTOR)):
+            return  # no VPC access
+        yield from _egress_problems(
+            (_v1_field(_V1_EGRESS_KEY), _v1_field(_V1_CONNECTOR), _v1_field(_V1_INTERFACES)),
+            _lookup(notes, _V1_EGRESS_KEY),
+            _lookup(notes, _V1_CONNECTOR),
+            _v1_interfaces(_lookup(notes, _V1_INTERFACES)),
+            _V1_EGRESS,
+        )
 
 
 class ResourceRule(NamedTuple):

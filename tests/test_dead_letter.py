@@ -13,6 +13,8 @@ from components import dead_letter as dl
 from components.dead_letter import DeadLetter, DeadLetterArgs, QueueRetry, worker_env
 from examples import dead_letter_handler as handler
 from policy.rules import ResourceView, check
+from settings import resolve
+from settings.resolve import Grant
 from tests.component_run import run_components
 from tests.conformance import check_subscription, check_topic
 from tools.harness import Run
@@ -32,7 +34,7 @@ def run() -> Run:
         args = DeadLetterArgs(
             project="test-project",
             publisher_member=pulumi.Output.from_input(RUNTIME),
-            subscribers=(OPS,),
+            subscribers=(Grant("tw-dead-letter-subscriber-group-ops-example-com", OPS, "deadLetter.subscribers[0]"),),
             labels={"stack": "test"},
         )
         DeadLetter("tw-dead-letter", args)
@@ -130,7 +132,7 @@ def test_worker_env_count_is_what_settings_reserves() -> None:
 def test_the_handler_reads_what_the_component_writes() -> None:
     assert (handler.ENV_TOPIC, handler.ENV_QUEUES) == (dl.ENV_TOPIC, dl.ENV_QUEUES)
     assert (handler.ENV_PROJECT, handler.ENV_LOCATION) == (dl.ENV_PROJECT, dl.ENV_LOCATION)
-    assert handler._AUTONAME_SUFFIX.pattern == dl.AUTONAME_SUFFIX
+    assert handler._AUTONAME_SUFFIX.pattern == resolve.AUTONAME_SUFFIX
     limits = handler.queue_limits(env())
     assert {k: (q.queue_id, q.autoname_prefix, q.shards, q.max_attempts) for k, q in limits.items()} == {
         q.key: (q.queue_id, q.autoname_prefix, q.shards, q.max_attempts) for q in QUEUES
@@ -199,6 +201,48 @@ def test_a_positive_max_retry_duration_needs_both_limits() -> None:
     assert (old.final, old.certain) == (True, True)
     unknown = handler.attempt(last, env())
     assert (unknown.final, unknown.certain) == (True, False)  # the count says so; the time is unknown
+
+
+# Google (RetryConfig.max_retry_duration): "Once max_retry_duration time has passed *and* the task
+# has been attempted max_attempts times, no further attempts will be made"; v2beta2's task_age_limit:
+# "retried until both limits are reached". At exactly the duration the limit is reached: final (a
+# duplicate dead letter is the lesser error than a task lost unseen). The API keeps whole seconds.
+@pytest.mark.parametrize(
+    ("elapsed", "final"),
+    [
+        (timedelta(seconds=3599), False),  # one second short: Cloud Tasks may still retry
+        (timedelta(seconds=3600) - timedelta(microseconds=1), False),
+        (timedelta(seconds=3600), True),  # exactly maxRetryDuration: reached
+        (timedelta(seconds=3601), True),
+    ],
+)
+def test_the_final_attempt_boundary_is_exactly_max_retry_duration(elapsed: timedelta, final: bool) -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    last = headers("tw-slow-9f8e7d6", retries=2)  # the 3rd of maxAttempts 3; maxRetryDuration 3600s
+    this = handler.attempt(last, env(), first_attempt_at=now - elapsed, now=now)
+    assert (this.final, this.certain) == (final, True)
+    assert handler.is_final_attempt(last, env(), first_attempt_at=now - elapsed, now=now) is final
+    # One attempt short of maxAttempts is never final, whatever the time.
+    assert not handler.is_final_attempt(headers("tw-slow-9f8e7d6", 1), env(), first_attempt_at=now - elapsed, now=now)
+
+
+def test_an_adopted_queue_is_told_to_the_worker_by_its_imported_id() -> None:
+    """importId set, no name: the env names the adopted queue's own ID, the one its requests carry."""
+    from tests.conftest import stack_config
+    from tools.harness import run_program
+
+    imported = "projects/test-project/locations/europe-west1/queues/legacy-orders"
+    run = run_program(stack_config(deadLetter={"enabled": True}, queues={"default": {"importId": imported}}))
+    assert run.error is None, run.error
+    (queue,) = run.of_type("gcp:cloudtasks/queue:Queue")
+    assert (queue.import_id, queue.inputs["name"]) == (imported, "legacy-orders")
+    (container,) = run.one("gcp:cloudrunv2/service:Service").inputs["template"]["containers"]
+    worker = {e["name"]: e.get("value") for e in container["envs"] if e["name"].startswith(dl.ENV_PREFIX)}
+    assert worker["TASK_WORKER_QUEUE_DEFAULT_QUEUE_ID"] == "legacy-orders"
+    assert "TASK_WORKER_QUEUE_DEFAULT_AUTONAME_PREFIX" not in worker
+    found = handler.find_queue(worker, "legacy-orders")
+    assert found is not None
+    assert found.key == "default"
 
 
 def test_a_request_from_another_queue_or_none_is_refused() -> None:

@@ -24,7 +24,7 @@ from components.monitoring import (
     TaskWorkerMonitoringArgs,
 )
 from components.task_worker import TaskWorker, TaskWorkerArgs
-from settings import parse_settings
+from settings import limits, parse_settings
 from tests.component_run import run_components
 from tests.conformance import check_alert_policy, check_dashboard_json, monitoring_v3_doc
 from tests.conftest import stack_config
@@ -305,7 +305,9 @@ def test_each_runbook_quotes_the_real_names_and_the_commands(paged: Run) -> None
         assert f"projects/{PROJECT}/locations/{LOCATION}/queues/{var}" in text
         assert f"gcloud tasks queues pause {var} {where}" in text
         assert f'resource.labels.service_name="{SERVICE}"' in text  # the worker's logs
-        assert "task-worker:queues.<key>.paused: true" in text
+        # desiredState is never read back: a hand-made pause outlives every deploy (gcp-facts.md).
+        assert "No deploy resumes it" in text
+        assert "task-worker:queues.<key>.paused` changes" in text
         assert doc["subject"].startswith(f"task-worker: queue {var} ")  # the notification names the queue
     backlog = by_signal(paged)["backlog"].inputs["documentation"]["content"]
     # The queues a policy watches, by ID and key: only its own.
@@ -561,6 +563,18 @@ def test_the_runbook_keeps_its_list_of_queues_when_it_fits() -> None:
         assert "pulumi stack output queues" in fitted
 
 
+def test_the_latency_runbook_states_the_stacks_timeout_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cap is settings.MAX_TIMEOUT_SECONDS (the tasks' dispatch deadline), not Cloud Run's 3600.
+    import settings
+
+    names = m._Names(PROJECT, LOCATION, SERVICE, dict(QUEUE_IDS))
+    text = m.runbook_latency(names, ServiceAlertThresholds(), 600)
+    assert f"`task-worker:service.timeoutSeconds` (≤ {settings.MAX_TIMEOUT_SECONDS}:" in text
+    assert "3600" not in text
+    monkeypatch.setattr(m, "MAX_TIMEOUT_SECONDS", 1234)  # read from settings, not written again
+    assert "(≤ 1234:" in m.runbook_latency(names, ServiceAlertThresholds(), 600)
+
+
 def test_the_dashboard_stays_within_its_widget_limit_at_cloud_tasks_queue_limit() -> None:
     from settings import MAX_QUEUES_PER_LOCATION
 
@@ -575,7 +589,7 @@ def test_the_dashboard_stays_within_its_widget_limit_at_cloud_tasks_queue_limit(
     ids = {f"q{i}": f"{i:04d}" + LONGEST_ID[4:] for i in range(MAX_QUEUES_PER_LOCATION)}
     doc = m.dashboard(args, SERVICE, ids)
     tiles = doc["mosaicLayout"]["tiles"]
-    assert len(tiles) <= m.DASHBOARD_MAX_WIDGETS
+    assert len(tiles) <= limits.DASHBOARD_MAX_WIDGETS
     shown: list[str] = []
     for tile in tiles:
         data_sets = tile["widget"]["xyChart"]["dataSets"]

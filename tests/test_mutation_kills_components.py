@@ -31,6 +31,7 @@ from components.monitoring import (
 from components.queue import _host  # pyright: ignore[reportPrivateUsage]
 from components.task_worker import TaskWorker, TaskWorkerArgs
 from settings import parse_settings
+from settings.resolve import Grant
 from tests.component_run import run_components
 from tests.conftest import run_ok, stack_config
 from tools.harness import Run
@@ -157,7 +158,10 @@ def test_dead_letter(registered: dict[str, Any]) -> None:
                 project="p-roj",
                 publisher_member="serviceAccount:run@p-roj.iam.gserviceaccount.com",
                 message_retention_seconds=3600,
-                subscribers=["group:ops@x.com", "user:a@x.com"],
+                subscribers=[
+                    Grant("dl-subscriber-group-ops-x-com", "group:ops@x.com", "k[0]"),
+                    Grant("dl-subscriber-user-a-x-com", "user:a@x.com", "k[1]"),
+                ],
                 labels={"team": "x"},
                 depends_on=[api],
             ),
@@ -980,8 +984,14 @@ def test_dead_letter_and_monitoring_get_the_stacks_settings(passed: dict[str, An
                 "project": "test-project",
                 "publisher_member": "serviceAccount:task-worker-t-run@test-project.iam.gserviceaccount.com",
                 "message_retention_seconds": 3600,
-                "subscribers": ("group:ops@example.com",),
-                "labels": {"managed-by": "pulumi", "stack": "t", "team": "x"},
+                "subscribers": (
+                    Grant(
+                        "task-worker-dead-letter-subscriber-group-ops-example-com",
+                        "group:ops@example.com",
+                        "task-worker:deadLetter.subscribers[0]",
+                    ),
+                ),
+                "labels": {"managed-by": "pulumi", "stack": "t", "team": "x", "task-worker-purpose": "dead-letter"},
                 "depends_on": ["task-worker-apis-pubsub"],
             },
         },

@@ -17,6 +17,7 @@ import pytest
 
 from components import monitoring as m
 from components.monitoring import QueueAlertThresholds, ServiceAlertThresholds, TaskWorkerMonitoringArgs
+from settings import limits
 from tests.conformance import cloudtasks_doc, monitoring_v1_doc, monitoring_v3_doc
 from tests.test_monitoring import (
     DASHBOARD,
@@ -164,14 +165,14 @@ def test_the_limits_are_googles() -> None:
     assert m.DOCUMENTATION_MAX_CHARS == _number(content, r"may not exceed ([\d,]+) Unicode characters") == 8192
     assert m.DOCUMENTATION_MAX_BYTES == _number(content, r"may not exceed more than ([\d,]+) bytes") == 10240
     subject = v3["Documentation"]["properties"]["subject"]["description"]
-    assert m.SUBJECT_MAX_BYTES == _number(subject, r"truncated to (\d+) bytes") == 255
+    assert limits.SUBJECT_MAX_BYTES == _number(subject, r"truncated to (\d+) bytes") == 255
     queue_name = cloudtasks_doc()["schemas"]["Queue"]["properties"]["name"]["description"]
     queue_id = _number(queue_name, r"`QUEUE_ID` can contain [^*]*The maximum length is (\d+) characters")
     assert m.QUEUE_ID_MAX_CHARS == queue_id == len(LONGEST_QUEUE_ID)
     columns = monitoring_v1_doc()["schemas"]["MosaicLayout"]["properties"]["columns"]["description"]
     assert m._COLUMNS == _number(columns, r"between 1 and (\d+)") == 48
     # Widgets on one dashboard: 100 (Monitoring release notes, 2025-05-02); not in the discovery document.
-    assert m.DASHBOARD_MAX_WIDGETS == 100
+    assert limits.DASHBOARD_MAX_WIDGETS == 100
 
 
 def test_the_documentation_fits_at_both_limits_exactly() -> None:

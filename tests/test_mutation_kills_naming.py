@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from components.naming import account_id, slug
+from settings.names import account_id, slug
 from tests.conftest import run_ok, stack_config
 
 IAM_ACCOUNT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")

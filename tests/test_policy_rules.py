@@ -509,6 +509,288 @@ def test_compliant_edge_passes(resource: ResourceView) -> None:
     assert check([resource]) == []
 
 
+# --- Booleans as the provider reads them ----------------------------------------------------------
+# A bool input reaches a policy as the program sent it, so a string stays a string. go-cty (the
+# provider's conversion) reads "true"/"1" as true and "false"/"0" as false and refuses the rest;
+# Terraform's legacy strconv.ParseBool also reads "True", "TRUE", "t" as true. So a rule reads
+# "true"/"1" as true, and refuses any other value that is no boolean rather than passing it.
+
+NOT_A_BOOLEAN = ["True", "TRUE", "t", "yes", "", 1, 0, 1.0]
+
+
+@pytest.mark.parametrize("value", [True, "true", "1"])
+def test_invoker_iam_disabled_true_in_any_spelling_is_refused(value: Any) -> None:
+    found = rule_violations([view(RUN_V2, service_props(invokerIamDisabled=value))], "private-cloud-run-ingress")
+    assert [v.message for v in found] == [
+        f"Cloud Run service invokerIamDisabled is {rules._shown_true(value)}, which lets anyone who "
+        "reaches the service invoke it without IAM; it must be false (or unset)"
+    ]
+    assert value is True or "(read as true)" in found[0].message
+
+
+@pytest.mark.parametrize("value", NOT_A_BOOLEAN)
+def test_invoker_iam_disabled_that_is_no_boolean_is_refused(value: Any) -> None:
+    found = rule_violations([view(RUN_V2, service_props(invokerIamDisabled=value))], "private-cloud-run-ingress")
+    assert [v.message for v in found] == [
+        f"Cloud Run service invokerIamDisabled is {json.dumps(value)}, not a boolean: the provider "
+        "refuses it or reads it as true; it must be false (or unset)"
+    ]
+
+
+@pytest.mark.parametrize("value", [False, "false", "0", None, DELETE])
+def test_invoker_iam_disabled_false_unset_or_unknown_passes(value: Any) -> None:
+    assert rule_violations([view(RUN_V2, service_props(invokerIamDisabled=value))], "private-cloud-run-ingress") == []
+
+
+@pytest.mark.parametrize("value", [True, "true", "1"])
+def test_api_disable_on_destroy_true_in_any_spelling_is_refused(value: Any) -> None:
+    found = rule_violations(
+        [view(API, {"service": "run.googleapis.com", "disableOnDestroy": value})], "apis-kept-on-destroy"
+    )
+    assert len(found) == 1
+    assert f"disableOnDestroy {rules._shown_true(value)}; it must be false" in found[0].message
+
+
+@pytest.mark.parametrize("value", NOT_A_BOOLEAN)
+def test_api_disable_on_destroy_that_is_no_boolean_is_refused(value: Any) -> None:
+    found = rule_violations(
+        [view(API, {"service": "run.googleapis.com", "disableOnDestroy": value})], "apis-kept-on-destroy"
+    )
+    assert len(found) == 1
+    assert f"disableOnDestroy {json.dumps(value)}, not a boolean" in found[0].message
+
+
+@pytest.mark.parametrize("value", [False, "false", "0", None])
+def test_api_disable_on_destroy_false_or_unknown_passes(value: Any) -> None:
+    assert check([view(API, {"service": "run.googleapis.com", "disableOnDestroy": value})]) == []
+
+
+def v1_service(annotations: dict[str, Any]) -> ResourceView:
+    annotations = {"run.googleapis.com/ingress": "internal", **annotations}
+    return view(
+        RUN_V1, {"metadata": {"annotations": annotations}, "template": {"spec": {"serviceAccountName": RUNTIME}}}
+    )
+
+
+@pytest.mark.parametrize("value", ["true", "True", "1", ""])
+def test_v1_service_invoker_iam_disabled_annotation_is_refused(value: str) -> None:
+    found = rule_violations(
+        [v1_service({"run.googleapis.com/invoker-iam-disabled": value})], "private-cloud-run-ingress"
+    )
+    assert [v.message for v in found] == [
+        f"Cloud Run (v1) service annotation run.googleapis.com/invoker-iam-disabled is {json.dumps(value)}, "
+        'which can turn the invoker IAM check off; remove it (or set it to "false")'
+    ]
+
+
+@pytest.mark.parametrize("annotations", [{}, {"run.googleapis.com/invoker-iam-disabled": "false"}])
+def test_v1_service_without_the_invoker_iam_disabled_annotation_passes(annotations: dict[str, Any]) -> None:
+    assert check([v1_service(annotations)]) == []
+
+
+# --- Restricted roles: granted through the one allowed kind of IAM resource, never another -------
+# A role on the wrong resource is refused whatever that resource is: project, folder, org, or
+# another resource's IAM (a service account's, a queue's, a topic's, a secret's, a bucket's).
+
+IAM_KINDS = {
+    "project": "gcp:projects/iAMMember:IAMMember",
+    "project-binding": "gcp:projects/iAMBinding:IAMBinding",
+    "project-policy": "gcp:projects/iAMPolicy:IAMPolicy",
+    "folder": "gcp:folder/iAMMember:IAMMember",
+    "org": "gcp:organizations/iAMMember:IAMMember",
+    "service-account": "gcp:serviceaccount/iAMMember:IAMMember",
+    "service-account-binding": "gcp:serviceaccount/iAMBinding:IAMBinding",
+    "queue": "gcp:cloudtasks/queueIamMember:QueueIamMember",
+    "topic": "gcp:pubsub/topicIAMMember:TopicIAMMember",
+    "topic-policy": "gcp:pubsub/topicIAMPolicy:TopicIAMPolicy",
+    "subscription": "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember",
+    "secret": "gcp:secretmanager/secretIamMember:SecretIamMember",
+    "secret-binding": "gcp:secretmanager/secretIamBinding:SecretIamBinding",
+    "secret-policy": "gcp:secretmanager/secretIamPolicy:SecretIamPolicy",
+    "regional-secret": "gcp:secretmanager/regionalSecretIamMember:RegionalSecretIamMember",
+    "run-service": "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
+    "run-service-binding": "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding",
+    "run-v1-service": "gcp:cloudrun/iamMember:IamMember",
+    "run-job": "gcp:cloudrunv2/jobIamMember:JobIamMember",
+    "bucket": "gcp:storage/bucketIAMMember:BucketIAMMember",
+}
+# rule -> (its roles, the kinds that may carry them)
+ROLE_PLACES = {
+    "run-invoker-scope": (["roles/run.invoker"], {"run-service", "run-service-binding", "run-v1-service"}),
+    "impersonation-on-account-only": (
+        [
+            "roles/iam.serviceAccountUser",
+            "roles/iam.serviceAccountTokenCreator",
+            "roles/iam.serviceAccountOpenIdTokenCreator",
+        ],
+        {"service-account", "service-account-binding"},
+    ),
+    "pubsub-publisher-on-topic-only": (["roles/pubsub.publisher"], {"topic", "topic-policy"}),
+    "secret-accessor-on-secret-only": (
+        ["roles/secretmanager.secretAccessor", "ROLES/SECRETMANAGER.SECRETACCESSOR"],
+        {"secret", "secret-binding", "secret-policy", "regional-secret"},
+    ),
+}
+
+
+def grant_on(kind: str, role: str, member: str = INVOKER) -> ResourceView:
+    type_ = IAM_KINDS[kind]
+    if type_.endswith("Policy"):
+        return view(type_, {"policyData": policy_data((role, [member]))}, kind)
+    if type_.endswith("Binding"):
+        return view(type_, {"role": role, "members": [member]}, kind)
+    return view(type_, {"role": role, "member": member}, kind)
+
+
+def test_role_placement_cases_name_real_rules_and_kinds() -> None:
+    assert set(ROLE_PLACES) <= set(MANDATORY_RULES)
+    assert all(allowed <= set(IAM_KINDS) for _, allowed in ROLE_PLACES.values())
+
+
+@pytest.mark.parametrize(
+    ("rule", "role", "kind"),
+    [
+        pytest.param(rule, role, kind, id=f"{rule}-{role}-{kind}")
+        for rule, (roles, allowed) in ROLE_PLACES.items()
+        for role in roles
+        for kind in IAM_KINDS
+        if kind not in allowed
+    ],
+)
+def test_restricted_role_on_another_kind_of_iam_resource_is_refused(rule: str, role: str, kind: str) -> None:
+    resource = grant_on(kind, role)
+    found = rule_violations([resource], rule)
+    assert found, f"{rule} passed {role} granted by {resource.type}"
+    assert resource.type in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("rule", "role", "kind"),
+    [
+        pytest.param(rule, role, kind, id=f"{rule}-{role}-{kind}")
+        for rule, (roles, allowed) in ROLE_PLACES.items()
+        for role in roles
+        for kind in sorted(allowed)
+    ],
+)
+def test_restricted_role_on_its_own_kind_of_iam_resource_passes(rule: str, role: str, kind: str) -> None:
+    assert rule_violations([grant_on(kind, role)], rule) == []
+
+
+# --- Lists of one ---------------------------------------------------------------------------------
+
+
+def vpc_service(interfaces: Any) -> ResourceView:
+    return view(
+        RUN_V2,
+        service_props(template__vpcAccess={"egress": "PRIVATE_RANGES_ONLY", "networkInterfaces": interfaces}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("interfaces", "shown"),
+    [
+        pytest.param([{"network": "a"}, {"network": "b"}], "2 interfaces", id="two"),
+        pytest.param([{"subnetwork": "a"}, {"subnetwork": "b"}, {"subnetwork": "c"}], "3 interfaces", id="three"),
+        pytest.param([], "0 interfaces", id="none"),
+        pytest.param({"network": "a"}, "not a list", id="object"),
+    ],
+)
+def test_service_without_exactly_one_vpc_network_interface_is_refused(interfaces: Any, shown: str) -> None:
+    found = rule_violations([vpc_service(interfaces)], "cloud-run-vpc-egress-explicit")
+    assert [v.message for v in found] == [
+        f"template.vpcAccess.networkInterfaces is {shown}: it must hold exactly one interface "
+        "(network and/or subnetwork)"
+    ]
+
+
+@pytest.mark.parametrize("interfaces", [[{"network": "a", "subnetwork": "s"}], None, [None]])
+def test_service_with_one_or_unknown_vpc_network_interfaces_passes(interfaces: Any) -> None:
+    assert check([vpc_service(interfaces)]) == []
+
+
+def v1_vpc_service(annotations: dict[str, Any]) -> ResourceView:
+    template = {"metadata": {"annotations": annotations}, "spec": {"serviceAccountName": RUNTIME}}
+    return view(RUN_V1, {**v1_service({}).props, "template": template})
+
+
+ONE_NIC = json.dumps([{"network": "n", "subnetwork": "s"}])
+V1_NICS = "template.metadata.annotations[run.googleapis.com/network-interfaces]"
+V1_EGRESS = "template.metadata.annotations[run.googleapis.com/vpc-access-egress]"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "expected"),
+    [
+        pytest.param(
+            {"run.googleapis.com/network-interfaces": json.dumps([{"network": "a"}, {"network": "b"}])},
+            f"{V1_NICS} is 2 interfaces: it must hold exactly one interface",
+            id="two-interfaces",
+        ),
+        pytest.param({"run.googleapis.com/network-interfaces": "[]"}, f"{V1_NICS} is 0 interfaces", id="no-interface"),
+        pytest.param({"run.googleapis.com/network-interfaces": "network=a"}, f"{V1_NICS} is not a list", id="not-json"),
+        pytest.param(
+            {"run.googleapis.com/vpc-access-connector": "projects/p/locations/l/connectors/c"},
+            f"{V1_NICS} is unset",
+            id="connector-only",
+        ),
+    ],
+)
+def test_v1_service_without_exactly_one_vpc_network_interface_is_refused(
+    annotations: dict[str, Any], expected: str
+) -> None:
+    resource = v1_vpc_service({"run.googleapis.com/vpc-access-egress": "all-traffic", **annotations})
+    messages = [v.message for v in rule_violations([resource], "cloud-run-vpc-egress-explicit")]
+    assert any(expected in m for m in messages), messages
+
+
+@pytest.mark.parametrize(
+    ("annotations", "expected"),
+    [
+        pytest.param({"run.googleapis.com/network-interfaces": ONE_NIC}, f"{V1_EGRESS} is not set", id="unset"),
+        pytest.param(
+            {"run.googleapis.com/network-interfaces": ONE_NIC, "run.googleapis.com/vpc-access-egress": "ALL_TRAFFIC"},
+            f"{V1_EGRESS} is 'ALL_TRAFFIC': set it explicitly to one of private-ranges-only, all-traffic",
+            id="v2-spelling",
+        ),
+        pytest.param(
+            {
+                "run.googleapis.com/network-interfaces": ONE_NIC,
+                "run.googleapis.com/vpc-access-egress": "all-traffic",
+                "run.googleapis.com/vpc-access-connector": "c",
+            },
+            "template.metadata.annotations[run.googleapis.com/vpc-access-connector] is set",
+            id="connector",
+        ),
+    ],
+)
+def test_v1_service_vpc_egress_not_explicit_is_refused(annotations: dict[str, Any], expected: str) -> None:
+    messages = [v.message for v in rule_violations([v1_vpc_service(annotations)], "cloud-run-vpc-egress-explicit")]
+    assert [m for m in messages if expected in m], messages
+    assert len(messages) == 1
+
+
+@pytest.mark.parametrize(
+    "annotations",
+    [pytest.param({}, id="no-vpc-access")]
+    + [
+        pytest.param(
+            {"run.googleapis.com/network-interfaces": ONE_NIC, "run.googleapis.com/vpc-access-egress": egress},
+            id=egress,
+        )
+        for egress in ("private-ranges-only", "all-traffic")
+    ]
+    + [
+        pytest.param(
+            {"run.googleapis.com/network-interfaces": None, "run.googleapis.com/vpc-access-egress": "all-traffic"},
+            id="interfaces-unknown",
+        )
+    ],
+)
+def test_v1_service_with_one_vpc_network_interface_and_explicit_egress_passes(annotations: dict[str, Any]) -> None:
+    assert check([v1_vpc_service(annotations)]) == []
+
+
 # --- What cannot be seen is never flagged -------------------------------------------------------
 
 
@@ -750,6 +1032,21 @@ def test_queue_concurrency_over_service_capacity_is_advised(resources: list[Reso
             id="cpu-unknown",
         ),
         pytest.param(stack(None, queue_props(rateLimits__maxConcurrentDispatches=None)), id="queue-unknown"),
+        # 0 is proto3's "unset" however it is spelled: a string "0" reaches the API as 0 too.
+        pytest.param(
+            stack(
+                service_props(template__scaling__maxInstanceCount="0"),
+                queue_props(rateLimits__maxConcurrentDispatches=8000),
+            ),
+            id="instances-text-0-is-the-default-100",
+        ),
+        pytest.param(
+            stack(
+                service_props(template__maxInstanceRequestConcurrency="0"),
+                queue_props(rateLimits__maxConcurrentDispatches=800),
+            ),
+            id="concurrency-text-0-is-the-default-80",
+        ),
     ],
 )  # fmt: skip
 def test_queue_concurrency_passes_when_it_fits_or_is_unknown(resources: list[ResourceView]) -> None:

@@ -9,18 +9,21 @@ can know (the project number, the service URL, a service agent's email, the rand
 of an auto-name, an account's unique ID) is invented, and each invented value is recorded
 in `Run.invented` with what it stands for: `Run.shown` replaces it, wherever it ended up
 (through applies and concatenations too), by a "(known after up: …)" marker.
+URNs are the engine's (the whole parent chain), and a second registration of one URN is refused
+as the engine refuses it (DuplicateUrnError, in `Run.error`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import logging
 import re
 import runpy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +45,25 @@ PROJECT = "task-worker"
 # marker, not a plausible value ("123456789012" is the docs' own example and may be real).
 PROJECT_NUMBER = "900000000009"
 KNOWN_AFTER_UP = "(known after up: {})"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 class StackNotFoundError(Exception):
     def __init__(self, stack: str, known: list[str]) -> None:
         self.stack, self.known = stack, known
         super().__init__(f"no stack file Pulumi.{stack}.yaml; stacks here: {', '.join(known) or '(none)'}")
+
+
+class DuplicateUrnError(Exception):
+    """Two registrations of one URN (type, name and parent chain), which the engine refuses."""
+
+    def __init__(self, urn: str, first: str, second: str) -> None:
+        self.urn, self.first, self.second = urn, first, second
+        # The engine's words (pulumi pkg/diag/errors.go, GetDuplicateResourceURNError), then both
+        # registrations: the mock monitor alone would keep the second and drop the first silently.
+        super().__init__(
+            f"Duplicate resource URN '{urn}'; try giving it a unique name (registered twice: {first}; then {second})"
+        )
 
 
 class StackConfig(NamedTuple):
@@ -114,10 +130,33 @@ class Run:
             # One pattern, longest token first: a URL holds its host, which holds the project number.
             tokens = sorted(self.invented, key=len, reverse=True)
             markers = {t: KNOWN_AFTER_UP.format(self.invented[t]) for t in tokens}
-            pattern = re.compile("|".join(map(re.escape, tokens))) if tokens else None
+            pattern = re.compile(_trie_pattern(tokens)) if tokens else None
             self._marker = (len(self.invented), pattern, markers)
         _, pattern, markers = self._marker
         return value if pattern is None else _mark(value, pattern, markers)
+
+
+def _trie_pattern(tokens: Sequence[str]) -> str:
+    """One regular expression matching any of `tokens`, longest first, as a trie: matching costs the
+    string's length times the trie's depth, not times the number of tokens (a plain alternation of
+    1,000 queue names made the plan's display quadratic in the queues)."""
+    trie: dict[str, Any] = {}
+    for token in tokens:
+        node = trie
+        for char in token:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a token ends here
+
+    def render(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(c) + render(child) for c, child in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # Greedy: the longer token wins where one is a prefix of another; else stop here.
+        return f"(?:{body})?" if ends else body
+
+    return render(trie)
 
 
 def _mark(value: Any, pattern: re.Pattern[str], markers: Mapping[str, str]) -> Any:
@@ -229,6 +268,19 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mocks_: ProviderMocks, run: Run) -> None:
         super().__init__(mocks_)
         self.run = run
+        # URN -> its index in run.resources: the engine refuses a second registration of a URN.
+        self.registered: dict[str, int] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine's URN (pulumi pkg/resource/deploy/deployment.go generateURN): the parent's
+        # whole qualified type, every ancestor's type joined by "$", and none for the root stack.
+        # MockMonitor.make_urn keeps only the parent's own type, so two resources the engine tells
+        # apart (one name and type under two different chains) got one URN there, and a duplicate
+        # check on it would refuse a valid program.
+        qualified = parent.split("::")[2] if parent else ""
+        if qualified and qualified != ROOT_STACK_TYPE:
+            type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         # MockMonitor.RegisterResource, but the state goes back as a Struct built directly: the
@@ -238,6 +290,10 @@ class RecordingMonitor(mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return super().RegisterResource(request)
         urn = self.make_urn(request.parent, request.type, request.name)
+        if urn in self.registered:
+            index = self.registered[urn]
+            first, second = _registrations(self.run.resources[index], index + 1, len(self.run.resources) + 1, request)
+            raise DuplicateUrnError(urn, first, second)
         _ensure_event_loop()  # deserializing resource references needs one
         inputs = rpc.deserialize_properties(request.object)
         id_, state = self.mocks.new_resource(
@@ -258,6 +314,7 @@ class RecordingMonitor(mocks.MockMonitor):
         deps = set(request.dependencies)
         for prop_deps in request.propertyDependencies.values():
             deps.update(prop_deps.urns)
+        self.registered[urn] = len(self.run.resources)
         self.run.resources.append(
             Resource(
                 urn=urn,
@@ -272,6 +329,28 @@ class RecordingMonitor(mocks.MockMonitor):
             )
         )
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+
+
+def _shown_input(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _registrations(first: Resource, first_number: int, second_number: int, request: Any) -> tuple[str, str]:
+    """Two registrations of one URN, told apart by their order and by the inputs that differ."""
+    second = _show_secrets(json_format.MessageToDict(request.object))
+
+    def named(number: int, custom: bool) -> str:
+        return f'{"resource" if custom else "component"} #{number} {request.type} "{request.name}"'
+
+    differing = [
+        f"{key} {_shown_input(first.inputs.get(key))} vs {_shown_input(second.get(key))}"
+        for key in sorted(set(first.inputs) | set(second))
+        if first.inputs.get(key) != second.get(key)
+    ]
+    later = named(second_number, bool(request.custom))
+    later += f", inputs differing: {'; '.join(differing)}" if differing else ", with the same inputs"
+    return named(first_number, first.custom), later
 
 
 class _WarningLog(logging.Handler):
@@ -333,6 +412,10 @@ def run_program(config: StackConfig, program: Path = ROOT / "__main__.py") -> Ru
     try:
         # Plain attribute swaps, undone below (unittest.mock would cost its import at every plan).
         with contextlib.ExitStack() as patches:
+            # The program may switch the cyclic collector off (__main__.py does: it is short-lived);
+            # a test session runs many programs in one process, so switch it back on afterwards.
+            if gc.isenabled():
+                patches.callback(gc.enable)
             for module, name, value in [
                 (resource_runtime, "_get_stack_trace", source_pb2.StackTrace),
                 (sync_await, "_ensure_event_loop", ensure_event_loop),

@@ -11,7 +11,9 @@ read "(known after up: …)" in the tree, the JSON and the outputs, never as inv
 
 --against BASE.json (a --json plan of the base branch) adds what would change: each cloud
 resource as create, update (the fields), replace (the field that forces it), delete or
-same; a replaced or deleted queue is flagged (its tasks are lost, its name blocked).
+same; a replaced or deleted queue is flagged (its tasks are lost, its name blocked). Bounded
+for a PR comment: a changed runbook or dashboard reads as a short line diff, a long list as its
+first elements, a count and its last.
 
 Exit status: 0 ok, 1 a mandatory policy violation, 2 invalid config or unknown stack.
 """
@@ -19,6 +21,7 @@ Exit status: 0 ok, 1 a mandatory policy violation, 2 invalid config or unknown s
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -270,41 +273,52 @@ def to_mermaid(plan: Plan) -> str:
 
 # --- diff against a base plan ------------------------------------------------------------
 
-# Inputs whose change makes the provider delete the resource and create a new one, per type:
-# the fields with `ForceNew: true` in the Terraform provider that pulumi-gcp bridges
-# (hashicorp/terraform-provider-google @ e03b762, 2026-08-21; paths under google/services/):
-# - cloudtasks/resource_cloud_tasks_queue.go: location, name, project
-# - cloudrunv2/resource_cloud_run_v2_service.go: location, name, project (and tags, unused here)
-# - resourcemanager/resource_google_service_account.go: account_id, project
-# - resourcemanager/resource_google_project_service.go: service, project
-# - pubsub/resource_pubsub_topic.go: name, project; resource_pubsub_subscription.go: name,
-#   topic, project, enable_message_ordering, filter
-# - monitoring/resource_monitoring_alert_policy.go and resource_monitoring_dashboard.go: project
-# - IAM members (tpgiamresource/resource_iam_member.go): role, member, condition; plus the
-#   resource's own fields: cloudtasks/iam_cloud_tasks_queue.go and
-#   cloudrunv2/iam_cloud_run_v2_service.go project, location, name;
-#   resourcemanager/iam_service_account.go service_account_id; pubsub/iam_pubsub_topic.go
-#   project, topic; secretmanager/iam_secret_manager_secret.go project, secret_id.
-# - projects ServiceIdentity (google-beta, resource_project_service_identity.go) has no Update
-#   at all, so any change of its inputs (service, project) replaces it.
-_IAM_MEMBER = ("role", "member", "condition")
+# Inputs whose change makes the provider delete the resource and create a new one, per type.
+# pulumi-gcp bridges hashicorp/terraform-provider-google-beta; a bridged provider answers a change of
+# a `ForceNew: true` field (a `RequiresReplace` plan modifier in plugin-framework providers) with a
+# replacement. Read at google-beta v7.45.0 (3dc173a, the `upstream` submodule of pulumi/pulumi-gcp
+# ed6078a, 2026-08-21; the same ForceNew fields at google-beta main 93c65b2, the newest source at
+# hand), paths under google-beta/; top-level fields only (no nested field of these types is
+# ForceNew but an IAM member's `condition.*`, covered by `condition`):
+_IAM_MEMBER = ("role", "member", "condition")  # tpgiamresource/resource_iam_member.go IamMemberBaseSchema
 REPLACE_ON: dict[str, frozenset[str]] = {
+    # services/cloudtasks/resource_cloud_tasks_queue.go
     "gcp:cloudtasks/queue:Queue": frozenset({"location", "name", "project"}),
+    # services/cloudrunv2/resource_cloud_run_v2_service.go
     "gcp:cloudrunv2/service:Service": frozenset({"location", "name", "project", "tags"}),
+    # services/resourcemanager/resource_google_service_account.go
     "gcp:serviceaccount/account:Account": frozenset({"accountId", "project"}),
+    # services/resourcemanager/resource_google_project_service.go
     "gcp:projects/service:Service": frozenset({"service", "project"}),
+    # services/resourcemanager/resource_project_service_identity.go (no Update at all)
     "gcp:projects/serviceIdentity:ServiceIdentity": frozenset({"service", "project"}),
+    # services/pubsub/resource_pubsub_topic.go
     "gcp:pubsub/topic:Topic": frozenset({"name", "project", "tags"}),
+    # services/pubsub/resource_pubsub_subscription.go
     "gcp:pubsub/subscription:Subscription": frozenset(
         {"name", "topic", "project", "enableMessageOrdering", "filter", "tags"}
     ),
+    # services/monitoring/resource_monitoring_alert_policy.go
     "gcp:monitoring/alertPolicy:AlertPolicy": frozenset({"project"}),
+    # services/monitoring/resource_monitoring_dashboard.go
     "gcp:monitoring/dashboard:Dashboard": frozenset({"project"}),
+    # IAM members: the base schema's fields plus the parent's (IamXxxSchema in each file):
+    # services/cloudtasks/iam_cloud_tasks_queue.go
     "gcp:cloudtasks/queueIamMember:QueueIamMember": frozenset({*_IAM_MEMBER, "project", "location", "name"}),
+    # services/cloudrunv2/iam_cloud_run_v2_service.go
     "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": frozenset({*_IAM_MEMBER, "project", "location", "name"}),
+    # services/resourcemanager/iam_service_account.go
     "gcp:serviceaccount/iAMMember:IAMMember": frozenset({*_IAM_MEMBER, "serviceAccountId"}),
+    # services/pubsub/iam_pubsub_topic.go
     "gcp:pubsub/topicIAMMember:TopicIAMMember": frozenset({*_IAM_MEMBER, "project", "topic"}),
+    # services/pubsub/iam_pubsub_subscription.go
+    "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": frozenset({*_IAM_MEMBER, "project", "subscription"}),
+    # services/secretmanager/iam_secret_manager_secret.go
     "gcp:secretmanager/secretIamMember:SecretIamMember": frozenset({*_IAM_MEMBER, "project", "secretId"}),
+    # pulumiverse_time 0.1.1 bridges hashicorp/terraform-provider-time v0.12.1 (pulumiverse/pulumi-time
+    # v0.1.1 provider/go.mod): internal/provider/resource_time_sleep.go gives `triggers` RequiresReplace;
+    # createDuration/destroyDuration update in place.
+    "time:index/sleep:Sleep": frozenset({"triggers"}),
 }
 QUEUE_TYPE = "gcp:cloudtasks/queue:Queue"
 _MARKER_HEAD = KNOWN_AFTER_UP.split("{")[0]
@@ -437,43 +451,196 @@ def _classify(resource: Mapping[str, Any], fields: Sequence[str], *, unknown: bo
     return Change(resource["urn"], resource["type"], resource["name"], action, tuple(fields), forced)
 
 
+# The diff lands in a PR comment: a runbook or a dashboard's JSON is one input, a queue key's
+# shards one list. Neither may flood the comment as one escaped line or a thousand lines.
+LIST_SHOWN = 6  # a list's changed elements shown one by one up to this many; beyond: the first 3 and the last
+TEXT_LINES = 12  # diff lines shown of a multi-line text (or a long JSON string, pretty-printed)
+WIDTH = 160  # a value longer than this is shown around its first difference
+_UNSET = "(unset)"
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def _natural(path: str) -> list[Any]:
+    """Sort key: `paths[2]` before `paths[10]`."""
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", path) if t]
+
+
+def _clip(text: str, width: int = WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _json_text(value: Any) -> str | None:
+    """A string holding a JSON object or list (a dashboard), pretty-printed; else None."""
+    if not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return json.dumps(parsed, indent=1, sort_keys=True, ensure_ascii=False)
+
+
+def _first_difference(x: str, y: str) -> int:
+    return next((i for i, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), min(len(x), len(y)))
+
+
+def _diff_lines(body: Sequence[str]) -> list[str]:
+    """Unified-diff lines, each at most WIDTH: a long `-` line and the `+` line that replaces it
+    are cut around where they first differ (a long filter differs at its end)."""
+    out: list[str] = []
+    minus: list[str] = []
+    plus: list[str] = []
+
+    def flush() -> None:
+        for sign, mine, theirs in [("-", minus, plus), ("+", plus, minus)]:
+            for i, text in enumerate(mine):
+                at = _first_difference(text, theirs[i]) if i < len(theirs) else 0
+                start = max(0, at - 40) if len(text) > WIDTH else 0
+                cut = text[start : start + WIDTH - 3]
+                out.append(sign + ("…" if start else "") + cut + ("…" if start + len(cut) < len(text) else ""))
+        minus.clear()
+        plus.clear()
+
+    for line in body:
+        if line.startswith("-"):
+            minus.append(line[1:])
+        elif line.startswith("+"):
+            plus.append(line[1:])
+        else:
+            flush()
+            out.append(_clip(line))
+    flush()
+    return out
+
+
+def _text_diff(path: str, old: Any, new: Any, kind: str) -> list[str]:
+    """`path: <kind> changed (N → M lines)` and the first TEXT_LINES lines of a unified diff."""
+    a = old.splitlines() if isinstance(old, str) else []
+    b = new.splitlines() if isinstance(new, str) else []
+    what = f"{kind} set ({len(b)} lines)" if not isinstance(old, str) else f"{kind} changed ({len(a)} → {len(b)} lines)"
+    if not isinstance(new, str):
+        what = f"{kind} unset (was {len(a)} lines)"
+    body = _diff_lines(list(difflib.unified_diff(a, b, lineterm="", n=0))[2:])  # no ---/+++ header
+    lines = [f"{path}: {what}", *(f"  {line}" for line in body[:TEXT_LINES])]
+    if len(body) > TEXT_LINES:
+        lines.append(f"  … {len(body) - TEXT_LINES} more diff lines")
+    return lines
+
+
+def _excerpt(text: str, at: int) -> str:
+    """About WIDTH/2 characters of `text` around index `at`, as JSON, `…` where cut."""
+    start, end = max(0, at - 20), at + WIDTH // 2 - 20
+    return ("…" if start else "") + json.dumps(text[start:end], ensure_ascii=False) + ("…" if end < len(text) else "")
+
+
+def _value_lines(path: str, old: Any, new: Any, *, raw: bool = False) -> list[str]:
+    """How one changed leaf reads: `path: old → new`, or a bounded diff for long text.
+
+    Values as JSON, a new value holding a marker as "(known after up)"; `raw` (outputs): as they
+    are, markers and all.
+    """
+    if any(isinstance(v, str) and "\n" in v for v in (old, new)):
+        return _text_diff(path, old, new, "text")
+    shown = [str(v) if raw else json.dumps(v, ensure_ascii=False) for v in (old, new)]
+    pretty = (_json_text(old), _json_text(new))
+    if max(map(len, shown)) > WIDTH and None not in pretty:
+        return _text_diff(path, pretty[0], pretty[1], "JSON")  # markers stay as text in it
+    if not raw and isinstance(new, str) and _MARKER_HEAD in new:
+        shown[1] = UNKNOWN
+        if len(shown[0]) > WIDTH:
+            shown[0] = f"{_clip(shown[0])} ({len(old)} chars)"
+    elif len(shown[0]) + len(shown[1]) > 2 * WIDTH and isinstance(old, str) and isinstance(new, str):
+        at = _first_difference(old, new)
+        shown = [f"{_excerpt(v, at)} ({len(v)} chars)" for v in (old, new)]
+    return [f"{path}: {_clip(shown[0], 2 * WIDTH)} → {_clip(shown[1], 2 * WIDTH)}"]
+
+
+def _bounded(entries: Sequence[tuple[str, list[str]]], start: int = 0) -> list[str]:
+    """The lines of (path, lines) entries, in path order; a list with more than LIST_SHOWN changed
+    elements shows its first 3, how many more, and its last (nested lists alike)."""
+    out: list[str] = []
+    i = 0
+    while i < len(entries):
+        path = entries[i][0]
+        m = _INDEX.search(path, start)
+        if m is None:
+            out.extend(entries[i][1])
+            i += 1
+            continue
+        stem = path[: m.start()]
+        elements: dict[str, list[tuple[str, list[str]]]] = {}
+        while i < len(entries):
+            other = entries[i][0]
+            mm = _INDEX.search(other, start)
+            if mm is None or other[: mm.start()] != stem:
+                break
+            elements.setdefault(other[: mm.end()], []).append(entries[i])
+            i += 1
+        groups = list(elements.values())
+        if len(groups) <= LIST_SHOWN:
+            for group in groups:
+                out.extend(_bounded(group, m.end()))
+            continue
+        for group in groups[:3]:
+            out.extend(_bounded(group, m.end()))
+        out.append(f"… {len(groups) - 4} more changed elements of {stem}[…] ({len(groups)} in all) …")
+        out.extend(_bounded(groups[-1], m.end()))
+    return out
+
+
 def _output_changes(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
     if "outputs" not in base:
         return []
     b, h = _flat(base["outputs"]), _flat(head.get("outputs", {}))
-    lines = []
-    for key in sorted(b.keys() | h.keys()):
+    entries: list[tuple[str, list[str]]] = []
+    for key in sorted(b.keys() | h.keys(), key=_natural):
         if key not in h:
-            lines.append(f"- {key}: {b[key]}")
+            entries.append((key, [f"- {_clip(f'{key}: {b[key]}', 2 * WIDTH)}"]))
         elif key not in b:
-            lines.append(f"+ {key}: {h[key]}")
+            entries.append((key, [f"+ {_clip(f'{key}: {h[key]}', 2 * WIDTH)}"]))
         elif b[key] != h[key] and not (isinstance(h[key], str) and _unknown_matches(h[key], b[key])):
-            lines.append(f"~ {key}: {b[key]} → {h[key]}")
-    return lines
+            first, *rest = _value_lines(key, b[key], h[key], raw=True)
+            entries.append((key, [f"~ {first}", *(f"  {line}" for line in rest)]))
+    return _bounded(entries)
 
 
 _SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
 
 
+def _change_line(c: Change) -> str:
+    line = f"  {_SYMBOL[c.action]:2} {c.action:7} {c.type}  {c.name}"
+    return line + (f"  (forced by: {', '.join(c.forced_by)})" if c.action == "replace" else "")
+
+
 def render_diff(changes: Sequence[Change], base: Mapping[str, Any], head: Mapping[str, Any]) -> list[str]:
-    """What would change, one line per resource that changes; loud lines for queues lost."""
+    """What would change, one line per resource that changes; loud lines for queues lost.
+
+    Bounded for a PR comment: long text as a short line diff, long lists (and runs of more than
+    LIST_SHOWN resources of one type created or deleted) as their first 3, a count and the last.
+    """
     lines = [f"Changes against the base plan (stack {base.get('stack', '?')}):"]
-    for c in changes:
-        if c.action == "same":
+    old = {r["urn"]: r.get("inputs", {}) for r in base.get("resources", [])}
+    new = {r["urn"]: r.get("inputs", {}) for r in head.get("resources", [])}
+    shown = sorted((c for c in changes if c.action != "same"), key=lambda c: _natural(c.urn))
+    i = 0
+    while i < len(shown):
+        c = shown[i]
+        if c.action in ("create", "delete"):
+            # A run of one type's creations or deletions (a queue key's shards): bounded.
+            j = i
+            while j < len(shown) and (shown[j].action, shown[j].type) == (c.action, c.type):
+                j += 1
+            run = [_change_line(x) for x in shown[i:j]]
+            if len(run) > LIST_SHOWN:
+                run[3:-1] = [f"     … {len(run) - 4} more to {c.action} of {c.type} ({len(run)} in all) …"]
+            lines.extend(run)
+            i = j
             continue
-        line = f"  {_SYMBOL[c.action]:2} {c.action:7} {c.type}  {c.name}"
-        if c.action == "replace":
-            line += f"  (forced by: {', '.join(c.forced_by)})"
-        lines.append(line)
-        if c.action in ("update", "replace"):
-            old = {r["urn"]: r for r in base.get("resources", [])}[c.urn].get("inputs", {})
-            new = {r["urn"]: r for r in head.get("resources", [])}[c.urn].get("inputs", {})
-            b, h = _flat(old), _flat(new)
-            for f in c.fields:
-                bv, hv = b.get(f, "(unset)"), h.get(f, "(unset)")
-                if isinstance(hv, str) and _MARKER_HEAD in hv:
-                    hv = UNKNOWN
-                lines.append(f"        {f}: {json.dumps(bv)} → {hv if hv == UNKNOWN else json.dumps(hv)}")
+        lines.append(_change_line(c))
+        b, h = _flat(old[c.urn]), _flat(new[c.urn])
+        entries = [(f, _value_lines(f, b.get(f, _UNSET), h.get(f, _UNSET))) for f in sorted(c.fields, key=_natural)]
+        lines.extend(f"        {line}" for line in _bounded(entries))
+        i += 1
     for c in changes:
         if c.warning:
             lines.append(f"!! WARNING: {c.warning}")
@@ -490,6 +657,25 @@ def pages_nobody(run: Run) -> bool:
     """Alert policies declared, none naming a notification channel: say so (issue 9)."""
     policies = [r for r in run.resources if r.type == ALERT_POLICY_TYPE]
     return bool(policies) and all(policy_pages_nobody(r.inputs) for r in policies)
+
+
+# Adopting with the `import` option and then updating in the same `up` (what importId relies on:
+# the stack's settings differ from the adopted resource's) arrived in Pulumi CLI 3.174.0
+# (pulumi/pulumi#19339); before it the engine refused any import whose inputs differ. 3.175.0
+# fixed a panic importing with the CLI, which always generates plans (pulumi/pulumi#19750).
+MIN_CLI_FOR_IMPORT = "3.175.0"
+
+
+def import_notice(run: Run) -> str:
+    """The CLI an adopting `pulumi up` needs, when any resource is adopted (importId); else ""."""
+    adopted = sum(bool(r.import_id) for r in run.resources)
+    if not adopted:
+        return ""
+    return (
+        f"{adopted} resource(s) adopted with importId: `pulumi up` needs Pulumi CLI >= {MIN_CLI_FOR_IMPORT} "
+        "(import, then update to this stack's settings, in one run: pulumi/pulumi#19339); "
+        "an older CLI refuses an import whose inputs differ from the resource."
+    )
 
 
 def _print_violations(run: Run, violations: Iterable[Violation], out: Any) -> None:
@@ -537,6 +723,8 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
         print(f"warning: {run.shown(warning)}")
     if pages_nobody(run):
         print(f"notice: {NO_CHANNELS_NOTICE}")
+    if import_notice(run):
+        print(f"notice: {import_notice(run)}")
     _print_violations(run, plan.violations, sys.stdout)
     print("Outputs:")
     for line in outputs(run):

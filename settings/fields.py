@@ -1,22 +1,15 @@
-"""Stack config -> one typed, immutable Settings object, validated once.
+"""The config model, declared once with pydantic: each key's type, limits, default and what is allowed.
 
-The config model is declared here once, with pydantic: each field's type, limits, default and
-what is allowed. Everything else is derived from it: the error messages, the README's config
-table and the JSON Schema editors use for `Pulumi.<stack>.yaml` (`python -m tools.schema`).
-
-A bad config raises SettingsError listing every problem, each naming the full key, the value
-(never a secret's) and what is allowed. Components receive Settings and never re-validate.
-Limits are Google's: see gcp-facts.md; each one sits beside the field it bounds.
+Everything else is derived from it: the error messages, the config table in docs and the JSON
+Schema editors use for `Pulumi.<stack>.yaml` (`python -m tools.schema`). Limits come from
+settings/limits.py, each with its source.
 """
 
-import difflib
 import itertools
-import json
-import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, NamedTuple, Self, get_args, get_origin
+from typing import Annotated, Any, Literal, NamedTuple, Self
 
 from pydantic import (
     AfterValidator,
@@ -26,80 +19,47 @@ from pydantic import (
     Field,
     PrivateAttr,
     StringConstraints,
-    ValidationError,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
-from components.naming import slug
+from settings.limits import (
+    ALERT_MAX_MINUTES,
+    CLOUD_TASKS_LOCATIONS,
+    INT32_MAX,
+    LIVENESS_MAX_SECONDS,
+    MAX_CONCURRENCY,
+    MAX_CONCURRENT_DISPATCHES,
+    MAX_DISPATCHES_PER_SECOND,
+    MAX_DURATION_SECONDS,
+    MAX_ENV_VALUE_BYTES,
+    MAX_ENV_VARS,
+    MAX_LABELS,
+    MAX_MEMORY_MIB,
+    MAX_QUEUES_PER_LOCATION,
+    MAX_RETENTION_SECONDS,
+    MAX_SHARDS,
+    MAX_TASK_AGE_SECONDS,
+    MAX_TIMEOUT_SECONDS,
+    MIN_MEMORY_MIB,
+    MIN_RETENTION_SECONDS,
+    MIN_TIMEOUT_SECONDS,
+    RESERVED_ENV,
+    RESTRICTED_PROJECT_STRINGS,
+    STARTUP_MAX_SECONDS,
+)
+from settings.names import slug
+from settings.problems import Problem, SettingsError  # noqa: F401  (re-exported)
 
 NAMESPACE = "task-worker"
-
-# Where Cloud Tasks runs (queue and service share one location). Source:
-# https://cloud.google.com/tasks/docs/locations, read 2026-11. Cloud Run runs in
-# more regions (e.g. europe-west4, europe-north1): those are refused here.
-CLOUD_TASKS_LOCATIONS: frozenset[str] = frozenset(
-    {
-        "northamerica-northeast1",
-        "southamerica-east1",
-        "us-central1",
-        "us-east1",
-        "us-east4",
-        "us-west1",
-        "us-west2",
-        "us-west3",
-        "us-west4",
-        "europe-central2",
-        "europe-west1",
-        "europe-west2",
-        "europe-west3",
-        "europe-west6",
-        "asia-east1",
-        "asia-east2",
-        "asia-northeast1",
-        "asia-northeast2",
-        "asia-northeast3",
-        "asia-south1",
-        "asia-southeast1",
-        "asia-southeast2",
-        "australia-southeast1",
-    }
-)
-
-# Protobuf int32 fields (instance counts, attempts, doublings): Cloud Run v2 / Cloud Tasks v2
-# discovery documents declare them "format": "int32".
-INT32_MAX = 2**31 - 1
-# Cloud Tasks limits (gcp-facts.md: Cloud Tasks v2 discovery document and quotas page).
-MAX_DISPATCHES_PER_SECOND = 500.0
-MAX_CONCURRENT_DISPATCHES = 5000
-MAX_QUEUES_PER_LOCATION = 1000
-MAX_SHARDS = MAX_QUEUES_PER_LOCATION
-# google.protobuf.Duration: at most 315,576,000,000 s (10,000 years), up to 9 fractional digits.
-MAX_DURATION_SECONDS = 315_576_000_000
-# Cloud Run limits (gcp-facts.md: Cloud Run v2).
-MAX_CONCURRENCY = 1000
-# The service timeout equals each task's dispatch deadline, so both stay in what both allow:
-# Cloud Run's request timeout (≤ 3600 s) and Cloud Tasks' deadline (15 s–30 min), at least the
-# 10-minute default deadline (gcp-facts.md "Request timeout").
-MIN_TIMEOUT_SECONDS = 600
-MAX_TIMEOUT_SECONDS = 1800
-MAX_ENV_VARS = 1000
-MAX_ENV_VALUE_BYTES = 32 * 1024
-MIN_MEMORY_MIB, MAX_MEMORY_MIB = 128, 32 * 1024
-# Env vars Cloud Run sets itself; a container may not set them.
-RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"})
 # The program's own env vars (dead letters: components/dead_letter.py) start with this. Reserved
 # always, not only with dead letters on: turning them on later must not collide with a user's name.
 RESERVED_ENV_PREFIX = "TASK_WORKER_"
-# GCP labels: at most 64 per resource; this stack sets these itself.
-MAX_LABELS = 64
+# Labels this stack sets itself on every resource it labels.
 OWN_LABELS = frozenset({"managed-by", "stack"})
-# Project IDs may not contain these (Resource Manager: "Cannot contain restricted strings").
-RESTRICTED_PROJECT_STRINGS = ("google", "null", "undefined", "ssl")
 
 INGRESS = MappingProxyType(
     {
@@ -122,24 +82,6 @@ _IMAGE = (
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
 )
 _EMAIL = r"[^@\s:]+@[^@\s:]+\.[^@\s:]+"
-
-
-class Problem(NamedTuple):
-    key: str
-    value: str
-    allowed: str
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.value} is not allowed; {self.allowed}"
-
-
-class SettingsError(Exception):
-    """Every problem found in the stack config, at once."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"invalid stack config ({len(self.problems)} problem(s)):\n{lines}")
 
 
 def _cross(problems: list[tuple[str, Any, str]]) -> PydanticCustomError:
@@ -364,8 +306,6 @@ def _check_one_network(vpc: VpcSettings) -> None:
 # Cloud Run probe limits: run.v2 discovery document (GoogleCloudRunV2Probe) and "Configure
 # container health checks": a startup probe must succeed within failureThreshold × periodSeconds
 # ≤ 240 s; liveness probes are HTTP or gRPC only (no TCP).
-STARTUP_MAX_SECONDS = 240
-LIVENESS_MAX_SECONDS = 3600
 
 
 class ProbeSettings(_Model):
@@ -671,9 +611,7 @@ def _duration_field(description: str, default: str) -> Any:
 # discovery document — MetricThreshold.duration "only values that are a multiple of a minute"
 # (a day is plenty for any of these alerts); Aggregation.perSeriesAligner offers ALIGN_PERCENTILE_
 # 50, 95 and 99 only. A task lives at most 31 days (gcp-facts.md): no longer delay can be seen.
-ALERT_MAX_MINUTES = 1440
 ALERT_PERCENTILES = (50, 95, 99)
-MAX_TASK_AGE_SECONDS = 31 * 24 * 3600
 _MINUTES_ALLOWED = f"whole minutes from 1 to {ALERT_MAX_MINUTES}"
 _PERCENT_ALLOWED = "a number > 0 and ≤ 100"
 _FRACTION_ALLOWED = "a number > 0 and ≤ 1"
@@ -974,14 +912,8 @@ class MonitoringSettings(_Model):
         return {n: v for n, v in self.model_dump(by_alias=False).items() if n.startswith(names)}
 
 
-# The env vars dead letters add to the service (components/dead_letter.worker_env): fixed, per queue key.
-# Counted with the user's against Cloud Run's MAX_ENV_VARS.
-DEAD_LETTER_ENV_VARS = (4, 4)
-
 # Pub/Sub v1 discovery document, Subscription.messageRetentionDuration: "Defaults to 7 days. Cannot be
 # more than 31 days or less than 10 minutes."
-MIN_RETENTION_SECONDS = 600
-MAX_RETENTION_SECONDS = 31 * 24 * 3600
 DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600
 
 
@@ -1123,11 +1055,6 @@ class StackConfig(_Model):
         return self
 
     @model_validator(mode="after")
-    def _dead_letter_env_fits(self) -> Self:
-        _check_dead_letter_env_fits(self)
-        return self
-
-    @model_validator(mode="after")
     def _location_set(self) -> Self:
         _check_location_set(self)
         return self
@@ -1182,23 +1109,6 @@ def _check_queue_count(config: StackConfig) -> None:
                 )
     if problems:
         raise _cross(problems)
-
-
-def _check_dead_letter_env_fits(config: StackConfig) -> None:
-    fixed, per_queue = DEAD_LETTER_ENV_VARS
-    ours = fixed + per_queue * len(config.queues) if config.dead_letter.enabled else 0
-    total = len(config.service.env) + len(config.service.secrets) + ours
-    if ours and total > MAX_ENV_VARS:
-        raise _cross(
-            [
-                (
-                    "deadLetter.enabled",
-                    True,
-                    f"expected env + secrets + the {ours} TASK_WORKER_* variables of dead letters "
-                    f"({fixed} + {per_queue} per queue key) ≤ {MAX_ENV_VARS} (Cloud Run's limit); it is {total}",
-                )
-            ]
-        )
 
 
 def _check_location_set(config: StackConfig) -> None:
@@ -1263,8 +1173,17 @@ def _check_same_project_and_location(config: StackConfig) -> None:
         raise _cross(problems)
 
 
+SERVICE_DEFAULTS = ServiceSettings()
+QUEUE_DEFAULTS = named_queue("default")
+# The config keys of our namespace (aliases of StackConfig's fields but project and region).
+_GCP_KEYS = {"project": "gcp:project", "region": "gcp:region"}
+CONFIG_KEYS = frozenset(info.alias or name for name, info in StackConfig.model_fields.items() if name not in _GCP_KEYS)
+# Values that the engine passes as text (scalars), not JSON.
+_TEXT_KEYS = frozenset({"location"})
+
+
 class Settings(NamedTuple):
-    """What the components receive: the validated config, with names resolved."""
+    """What the components receive: the validated config, as typed (settings/resolve.py derives the names)."""
 
     stack: str
     project: str
@@ -1278,285 +1197,3 @@ class Settings(NamedTuple):
     accounts: AccountsSettings = AccountsSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     dead_letter: DeadLetterSettings = DeadLetterSettings()
-
-
-# The documented defaults, one place.
-SERVICE_DEFAULTS = ServiceSettings()
-QUEUE_DEFAULTS = named_queue("default")
-# The config keys of our namespace (aliases of StackConfig's fields but project and region).
-_GCP_KEYS = {"project": "gcp:project", "region": "gcp:region"}
-CONFIG_KEYS = frozenset(info.alias or name for name, info in StackConfig.model_fields.items() if name not in _GCP_KEYS)
-# Values that the engine passes as text (scalars), not JSON.
-_TEXT_KEYS = frozenset({"location"})
-
-
-# --- From pydantic's errors to problems by key ----------------------------------------------------
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        text = repr(value)
-    else:
-        try:
-            text = json.dumps(value, default=str)
-        except ValueError:
-            text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _key(loc: Iterable[str | int]) -> str:
-    parts = list(loc)
-    if not parts:
-        return NAMESPACE
-    head = str(parts[0])
-    key = _GCP_KEYS.get(head, f"{NAMESPACE}:{head}")
-    for part in parts[1:]:
-        key += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return key
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The config models an annotation holds (through Optional, unions, Annotated, dict values)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in get_args(annotation) for m in _models_in(arg)]
-
-
-def _is_map(annotation: Any) -> bool:
-    return get_origin(annotation) is dict or any(_is_map(arg) for arg in get_args(annotation))
-
-
-def _field_info(loc: tuple[str | int, ...]) -> tuple[FieldInfo | None, type[BaseModel] | None]:
-    """The FieldInfo a location points at (map keys and list indexes skipped), and its model."""
-    model: type[BaseModel] | None = StackConfig
-    map_model: type[BaseModel] | None = None  # the model of a map's values: the next part is a key
-    info: FieldInfo | None = None
-    for part in loc:
-        fields = {(i.alias or n): i for n, i in model.model_fields.items()} if model is not None else {}
-        if isinstance(part, str) and part in fields:
-            info = fields[part]
-            models = _models_in(info.annotation)
-            found = models[0] if models else None
-            model, map_model = (None, found) if _is_map(info.annotation) else (found, None)
-        elif map_model is not None:
-            model, map_model = map_model, None
-        else:
-            break
-    return info, model
-
-
-def _allowed_text(info: FieldInfo | None) -> str:
-    extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
-    text = extra.get("x-allowed")
-    return f"expected {text}" if isinstance(text, str) else "see the README's config table"
-
-
-def _problems(err: ValidationError, secret_tops: frozenset[str]) -> list[Problem]:
-    problems: list[Problem] = []
-
-    def add(loc: tuple[str | int, ...], value: Any, allowed: str) -> None:
-        key = _key(loc)
-        top = _key(loc[:1])
-        shown = "[secret]" if top in secret_tops else _show(value)
-        problems.append(Problem(key, shown, allowed))
-
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        kind, ctx = e["type"], e.get("ctx") or {}
-        if kind == "task_worker_cross":
-            for sub, value, allowed in ctx["problems"]:
-                parts = re.findall(r"\[\d+\]|[^.\[\]]+", sub)
-                add(loc + tuple(int(p[1:-1]) if p.startswith("[") else p for p in parts), value, allowed)
-            continue
-        if kind == "task_worker_unset":
-            add((ctx["key"],), "(unset)", ctx["allowed"])
-            continue
-        if loc and loc[-1] == "[key]":
-            # A map key that fails its pattern: the key itself is the value.
-            loc = loc[:-1]
-            info, _ = _field_info(loc[:-1])
-            if kind == "task_worker":
-                add(loc, loc[-1], ctx.get("allowed", ""))
-            else:
-                extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
-                add(loc, loc[-1], f"expected {extra.get('x-keys', 'another key')}")
-            continue
-        if kind == "extra_forbidden":
-            _, model = _field_info(loc[:-1])
-            if model is None or model is StackConfig:
-                known = sorted(CONFIG_KEYS)
-            else:
-                known = sorted((i.alias or n) for n, i in model.model_fields.items())
-            near = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            hint = f" (did you mean {near[0]}?)" if near else ""
-            add(loc, e["input"], f"unknown key{hint}; expected one of: {', '.join(known)}")
-            continue
-        if kind == "missing":
-            info, _ = _field_info(loc)
-            add(loc, "(unset)", "required: " + _allowed_text(info).removeprefix("expected "))
-            continue
-        if kind == "task_worker":
-            allowed = ctx.get("allowed", "")
-            add(
-                loc,
-                e["input"],
-                allowed if allowed.startswith(("expected", "public", "a project")) else f"expected {allowed}",
-            )
-            continue
-        # A type or constraint error on a field (or inside one: an env value, a list item).
-        field_loc = loc
-        info, _ = _field_info(field_loc)
-        while info is None and field_loc:
-            field_loc = field_loc[:-1]
-            info, _ = _field_info(field_loc)
-        add(loc, e["input"], _allowed_text(info))
-    return problems
-
-
-# --- Reading the engine's config ---------------------------------------------------------------
-
-
-def _decode(text: str) -> Any:
-    """Config values arrive as strings; structured ones (and bools, numbers) as JSON."""
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        return text  # a plain string; the field's own check says what was expected
-
-
-def _namespace_near_misses(config: Mapping[str, str]) -> list[Problem]:
-    """`task_worker:queues` lands in another namespace: the program would never see it."""
-    problems = []
-    squash = re.sub(r"[^a-z0-9]", "", NAMESPACE)
-    for key in sorted(config):
-        ns, sep, rest = key.partition(":")
-        if not sep or ns in (NAMESPACE, "gcp"):
-            continue
-        if re.sub(r"[^a-z0-9]", "", ns.lower()) == squash or difflib.SequenceMatcher(None, ns, NAMESPACE).ratio() > 0.8:
-            problems.append(
-                Problem(key, "(this key)", f"namespace {ns!r} is not this project's: did you mean {NAMESPACE}:{rest}?")
-            )
-    return problems
-
-
-def _non_finite(value: Any, loc: tuple[str | int, ...] = ()) -> Iterable[tuple[str | int, ...]]:
-    if isinstance(value, float) and not math.isfinite(value):
-        yield loc
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _non_finite(v, (*loc, str(k)))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _non_finite(v, (*loc, i))
-
-
-def parse_settings(
-    config: Mapping[str, str],
-    stack: str,
-    secret_keys: frozenset[str] = frozenset(),
-) -> Settings:
-    """Parse and check the whole stack config; raise SettingsError with every problem."""
-    ns = NAMESPACE + ":"
-    doc: dict[str, Any] = {}
-    for key, raw in config.items():
-        if key.startswith(ns):
-            name = key[len(ns) :]
-            doc[name] = raw if name in _TEXT_KEYS else _decode(raw)
-    for short, full in _GCP_KEYS.items():
-        if full in config:
-            doc[short] = config[full]
-    problems = _namespace_near_misses(config)
-    # NaN and infinities are not JSON (the engine never sends them; Python's json reads them).
-    problems.extend(Problem(_key(loc), "(not a finite number)", "expected a finite number") for loc in _non_finite(doc))
-    if problems:
-        raise SettingsError(problems)
-    secret_tops = frozenset(secret_keys)
-    try:
-        model = StackConfig.model_validate_json(json.dumps(doc, allow_nan=False))
-    except ValidationError as err:
-        problems.extend(_problems(err, secret_tops))
-        raise SettingsError(problems) from None
-    if problems:
-        raise SettingsError(problems)
-
-    service = model.service.model_copy()
-    service._env_is_secret = ns + "service" in secret_keys
-    queues = tuple(named_queue(key, q) for key, q in sorted(model.queues.items()))
-    location = model.location or model.region
-    assert location is not None  # _location_set
-    return Settings(
-        stack=stack,
-        project=model.project,
-        location=location,
-        service=service,
-        queues=queues,
-        enqueuers=model.enqueuers,
-        deletion_protection=model.deletion_protection,
-        labels=model.labels,
-        warnings=tuple(_warnings(model, queues)),
-        accounts=model.accounts,
-        monitoring=model.monitoring,
-        dead_letter=model.dead_letter,
-    )
-
-
-def _warnings(model: StackConfig, queues: tuple[QueueSettings, ...]) -> Iterable[str]:
-    ns = NAMESPACE + ":"
-    service = model.service
-    capacity = service.max_instances * service.concurrency
-    for q in queues:
-        concurrent = q.shards * q.max_concurrent_dispatches
-        if concurrent > capacity:
-            shown = f"{q.shards} shards × {q.max_concurrent_dispatches} = {concurrent}" if q.shards > 1 else concurrent
-            yield (
-                f"{ns}queues.{q.key}.maxConcurrentDispatches ({shown}) "
-                f"exceeds the service's capacity, maxInstances × concurrency = {service.max_instances} × "
-                f"{service.concurrency} = {capacity}: Cloud Tasks would see 429s and back off"
-            )
-        if q.shards > 1:
-            yield (
-                f"{ns}queues.{q.key}.shards: {q.shards} queues dispatch up to {q.shards} × "
-                f"{q.max_dispatches_per_second:g} = {q.shards * q.max_dispatches_per_second:g} tasks/s together. "
-                "Ramp a new queue's traffic up gradually (Google's 500/50/5 pattern: start at ≤ 500 tasks/s, "
-                "grow by ≤ 50 % every 5 minutes)"
-            )
-    # Placeholders from the sample stacks, still there: the first `pulumi up` would fail or grant nobody.
-    if model.project.startswith(("my-project", "example")):
-        yield f"gcp:project is {model.project!r}, the sample's placeholder: set your own project ID"
-    for i, member in enumerate(model.enqueuers):
-        if member.endswith(("@example.com", "example.com.iam.gserviceaccount.com")) or "my-project" in member:
-            yield f"{ns}enqueuers[{i}] is {member!r}, a placeholder: name your producers' identities"
-
-
-def stack_label(stack: str) -> str:
-    """The stack name as a valid GCP label value."""
-    return re.sub(r"[^a-z0-9_-]", "-", stack.lower())[:63]
-
-
-def config_from_runtime() -> tuple[dict[str, str], frozenset[str]]:
-    """All config keys of the running stack, and which of them are secrets.
-
-    pulumi.Config only answers for keys one asks for; reading the whole map is
-    what lets a typo'd key be refused instead of silently ignored.
-    """
-    from pulumi.runtime import config as rc
-
-    merged: dict[str, Any] = {**rc.get_config_env(), **rc.CONFIG.get()}
-    # Older engines pass "project:config:key"; normalise to "project:key".
-    config = {k.replace(":config:", ":", 1): v if isinstance(v, str) else json.dumps(v) for k, v in merged.items()}
-    secret = set(rc.get_config_secret_keys_env()) | set(rc._SECRET_KEYS.get())
-    return config, frozenset(k.replace(":config:", ":", 1) for k in secret)
-
-
-def load_settings() -> Settings:
-    """Settings of the running stack; a bad config stops the program with every problem, no traceback."""
-    import pulumi
-
-    config, secret_keys = config_from_runtime()
-    try:
-        settings = parse_settings(config, pulumi.get_stack(), secret_keys)
-    except SettingsError as err:
-        raise pulumi.RunError(str(err)) from None
-    for warning in settings.warnings:
-        pulumi.log.warn(warning)
-    return settings
