@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-# The component is the project's own (settings.py, components/ at the repository's root): Pulumi
+# The component is the project's own (settings/, components/ at the repository's root): Pulumi
 # clones the whole repository for `pulumi package add <git url>/package`, and runs this from here.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -1,4 +1,4 @@
-"""Generated from settings.py by `python -m task_worker_package.generate`; do not edit.
+"""Generated from settings/fields.py by `python -m task_worker_package.generate`; do not edit.
 
 Every input of the TaskWorker component, typed and described for the SDK's analyzer (the
 descriptions are the settings model's). All optional but project; defaults are the stack file's."""

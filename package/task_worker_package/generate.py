@@ -1,4 +1,4 @@
-"""Write args.py (the package's typed inputs) from the stack-config model in settings.py, and
+"""Write args.py (the package's typed inputs) from the stack-config model (settings/fields.py), and
 schema.json (what the SDK's analyzer infers from them), so neither is written by hand.
 
     uv run python -m task_worker_package.generate           # from package/: rewrite both
@@ -128,8 +128,9 @@ def args_text() -> str:
         done.append(model)
         prefix = _prefix_of(root, model)
         nested.append(_class(type_name(model), (model.__doc__ or "").strip(), model, prefix, models))
+    source = root.__module__.replace(".", "/") + ".py"
     head = [
-        f'"""Generated from {root.__module__}.py by `python -m task_worker_package.generate`; do not edit.',
+        f'"""Generated from {source} by `python -m task_worker_package.generate`; do not edit.',
         "",
         "Every input of the TaskWorker component, typed and described for the SDK's analyzer (the",
         'descriptions are the settings model\'s). All optional but project; defaults are the stack file\'s."""',

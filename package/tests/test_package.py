@@ -74,7 +74,7 @@ def stack_problems(config: StackConfig) -> list[str]:
 
 
 def test_args_and_schema_are_fresh() -> None:
-    """args.py and schema.json are what the generator makes of settings.py and the component now."""
+    """args.py and schema.json are what the generator makes of the settings model and the component now."""
     assert generate.main(["--check"]) == 0, "run: cd package && uv run python -m task_worker_package.generate"
 
 
