@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from hypothesis import given
+from hypothesis import strategies as st
 
 from settings import SettingsError, parse_settings
 from task_worker_package import bridge, generate
@@ -274,6 +275,23 @@ def test_a_bad_image_output_gets_the_stack_files_message_when_it_resolves() -> N
     assert str(package.error).splitlines()[1:] == [f"  - {line}" for line in expected]
     # Judged when known: the service, which takes the image, is not declared.
     assert not package.of_type("gcp:cloudrunv2/service:Service")
+
+
+@given(
+    st.sampled_from(["gcr.io/p/worker:1.2", "Not An Image", "", "a b", "host:99/x@sha256:" + "0" * 64])
+    | st.text("abc:/@.-_A", max_size=12)
+)
+def test_an_image_output_is_judged_as_the_stack_file_judges_it(image: str) -> None:
+    package = construct(_small_inputs(image=image), outputs=[(["service", "image"], "known")])
+    try:
+        parse_settings(program_config(_stack(image=image)).values, "test")
+    except SettingsError as err:
+        expected = [f"  - {bridge.as_input_names(str(p))}" for p in err.problems]
+        assert str(package.error).splitlines()[1:] == expected
+    else:
+        assert package.error is None, package.error
+        service = package.one("gcp:cloudrunv2/service:Service")
+        assert service.inputs["template"]["containers"][0]["image"] == image
 
 
 def _stack(**service: Any) -> dict[str, Any]:
