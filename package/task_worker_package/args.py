@@ -82,7 +82,7 @@ class SecretRef(TypedDict, total=False):
     'The secret: its name in the stack\'s project, or its full ID in another project. Allowed: a secret name (letters, digits, _ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S"'
 
     version: str
-    'Which version; "latest" follows rotation at each new revision (instance start). Allowed: "latest", a version number ("3") or a version alias'
+    'Which version; "latest" follows rotation at each new revision (instance start). Allowed: "latest", a version number ("3") or a version alias (not "NEW")'
 
 
 class Queue(TypedDict, total=False):
@@ -119,7 +119,7 @@ class Queue(TypedDict, total=False):
     "Queues with these same settings and path; producers spread tasks over them. One queue dispatches at most 500/s: more throughput means more queues. Allowed: a whole number from 1 to 1000; all queues' shards together ≤ 1000"
 
     paused: bool
-    "true pauses dispatch (tasks can still be added). Allowed: true or false"
+    "true pauses dispatch (tasks can still be added). Pulumi pauses or resumes the queue only when this key changes: a queue paused by hand (gcloud) stays paused through every pulumi up, --refresh or not. Allowed: true or false"
 
     name: str
     "Queue ID, when producers call the queue by name. Unset: Pulumi names it (key + random suffix), so a replacement never waits out a deleted name's tombstone. Allowed: letters, digits and hyphens, 1–100 characters (Cloud Tasks' queue ID rule); unique in the stack"
@@ -222,7 +222,7 @@ class Service(TypedDict, total=False):
     "Requests one instance serves at once. Allowed: a whole number from 1 to 1000; exactly 1 when cpu is below 1"
 
     timeout_seconds: int
-    "Request timeout, and each task's dispatch deadline (equal, so a task never runs twice on purpose). Allowed: a whole number from 600 to 1800"
+    "Request timeout, and each task's dispatch deadline (equal, so a task never runs twice on purpose). Allowed: a whole number from 600 to 1800: it is also each task's dispatch deadline, at least Cloud Tasks' 600 s default (a shorter service timeout answers 504 while the task waits) and at most its 1800 s maximum"
 
     cpu: str
     'CPU limit of the container. Allowed: "0.08" to "1" in steps of 0.001 (or millicores, "80m"–"1000m"), or "2", "4", "6", "8"; see the CPU × memory rules'
@@ -274,7 +274,7 @@ class TaskWorkerArgs(TypedDict, total=False):
     "true: the service has deletion_protection and queues deletion_policy PREVENT; false: both deletable. Allowed: true or false"
 
     labels: dict[str, str]
-    "GCP labels on the service (managed-by: pulumi and stack: <stack> are always set). Allowed: a map of key (lowercase letters, digits, _ and -, starting with a letter, ≤ 63) to value (lowercase letters, digits, _ and -, ≤ 63); at most 62; not managed-by, stack"
+    "GCP labels on the service (managed-by: pulumi and stack: <stack> are always set). Allowed: a map of key (lowercase letters, international ones too, digits, _ and -, starting with a letter, ≤ 63) to value (the same characters, ≤ 63); at most 62, 61 with dead letters on (Google allows 64 per resource, the stack's own included); not managed-by, stack"
 
     enqueuers: list[str]
     "Who may create tasks: each gets roles/cloudtasks.enqueuer on every queue, and nothing else. Allowed: a list of IAM members: serviceAccount:…, group:…, user:…, domain:…, principal://…, principalSet://…; each once; never allUsers"
