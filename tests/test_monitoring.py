@@ -23,6 +23,7 @@ from components.monitoring import (
     TaskWorkerMonitoring,
     TaskWorkerMonitoringArgs,
 )
+from components.monitoring import runbooks as monitoring_runbooks
 from components.task_worker import TaskWorker, TaskWorkerArgs
 from settings import limits, parse_settings
 from tests.component_run import run_components
@@ -133,7 +134,7 @@ def test_every_alert_filter_names_documented_metrics_labels_and_resources(paged:
         for key in ("filter", "denominatorFilter"):
             if key in t:
                 assert filter_problems(t[key]) == [], policy.name
-                assert len(t[key]) <= m.FILTER_MAX_CHARS
+                assert len(t[key]) <= limits.FILTER_MAX_CHARS
                 seen.add(_metric(t[key]))
         for agg in t["aggregations"]:
             assert aggregation_problems(_metric(t["filter"]), agg) == [], policy.name
@@ -342,8 +343,8 @@ def test_runbooks_use_only_documented_variables(paged: Run) -> None:
 def test_runbooks_fit_googles_documentation_limits(paged: Run) -> None:
     for policy in policies(paged):
         text = policy.inputs["documentation"]["content"]
-        assert len(text) <= m.DOCUMENTATION_MAX_CHARS
-        assert len(text.encode()) <= m.DOCUMENTATION_MAX_BYTES
+        assert len(text) <= limits.DOCUMENTATION_MAX_CHARS
+        assert len(text.encode()) <= limits.DOCUMENTATION_MAX_BYTES
         assert "None" not in text  # an Output that never resolved would print as None
 
 
@@ -467,9 +468,9 @@ def test_a_condition_holds_as_many_of_the_longest_queue_ids_as_fit_and_no_more(p
     project, location = place[0], longest_location() if place[1] == "longest" else place[1]
     n = m.queues_per_condition(project, location)
     at_limit = m.queue_filters(project, location, [LONGEST_ID] * n)
-    assert max(map(len, at_limit)) <= m.FILTER_MAX_CHARS
+    assert max(map(len, at_limit)) <= limits.FILTER_MAX_CHARS
     past = m.queue_filters(project, location, [LONGEST_ID] * (n + 1))
-    assert max(map(len, past)) > m.FILTER_MAX_CHARS
+    assert max(map(len, past)) > limits.FILTER_MAX_CHARS
     assert n >= 15  # ~17: a 1,000-queue stack needs 10 policies a signal, not 1,000
 
 
@@ -481,7 +482,7 @@ def _policies(n: int, per_condition: int = 2, **own: QueueAlertThresholds) -> li
 def test_a_policy_takes_at_most_six_conditions_then_another_policy_follows() -> None:
     # per_condition 2: 12 queues fill one policy's 6 conditions; the 13th needs a second policy.
     at_limit = [p for p in _policies(12) if p.signal == "backlog"]
-    assert [(p.suffix, len(p.conditions)) for p in at_limit] == [("backlog", m.CONDITIONS_MAX)]
+    assert [(p.suffix, len(p.conditions)) for p in at_limit] == [("backlog", limits.CONDITIONS_MAX)]
     past = [p for p in _policies(13) if p.signal == "backlog"]
     assert [(p.suffix, len(p.conditions), p.part) for p in past] == [("backlog", 6, 1), ("backlog-2", 1, 2)]
     assert past[1].conditions == (("k12",),)
@@ -505,7 +506,7 @@ def test_every_queue_is_watched_exactly_once_per_signal(n: int) -> None:
     for signal in m.SIGNAL_FIELDS:
         keys = [k for p in found if p.signal == signal for k in p.keys]
         assert sorted(keys) == sorted(f"k{i}" for i in range(n))
-    assert all(1 <= len(p.conditions) <= m.CONDITIONS_MAX for p in found)
+    assert all(1 <= len(p.conditions) <= limits.CONDITIONS_MAX for p in found)
     assert all(1 <= len(c) <= 17 for p in found for c in p.conditions)
 
 
@@ -522,19 +523,19 @@ def test_at_scale_filters_runbooks_and_the_dashboard_stay_within_googles_limits(
         )
     )
     found = policies(run)
-    per_policy = m.CONDITIONS_MAX * m.queues_per_condition(LONGEST_PROJECT, location)
+    per_policy = limits.CONDITIONS_MAX * m.queues_per_condition(LONGEST_PROJECT, location)
     assert len(found) == 3 * math.ceil(120 / per_policy) + 3
     watched: dict[str, list[str]] = {}
     for policy in found:
-        assert 1 <= len(policy.inputs["conditions"]) <= m.CONDITIONS_MAX
+        assert 1 <= len(policy.inputs["conditions"]) <= limits.CONDITIONS_MAX
         assert check_alert_policy(policy.inputs) == [], policy.name
         text = policy.inputs["documentation"]["content"]
-        assert len(text) <= m.DOCUMENTATION_MAX_CHARS
-        assert len(text.encode()) <= m.DOCUMENTATION_MAX_BYTES
+        assert len(text) <= limits.DOCUMENTATION_MAX_CHARS
+        assert len(text.encode()) <= limits.DOCUMENTATION_MAX_BYTES
         for t in conditions(policy):
             for key in ("filter", "denominatorFilter"):
                 if key in t:
-                    assert len(t[key]) <= m.FILTER_MAX_CHARS
+                    assert len(t[key]) <= limits.FILTER_MAX_CHARS
                     assert filter_problems(t[key]) == []
             if "service" not in policy.name:
                 signal = policy.inputs["userLabels"]["signal"]
@@ -557,9 +558,9 @@ def test_the_runbook_keeps_its_list_of_queues_when_it_fits() -> None:
         lambda n: m.runbook_errors(n, ServiceAlertThresholds()),
         lambda n: m.runbook_failing(n, QueueAlertThresholds()),
     ):
-        assert len(render(many)) > m.DOCUMENTATION_MAX_CHARS  # the list would break the limit …
+        assert len(render(many)) > limits.DOCUMENTATION_MAX_CHARS  # the list would break the limit …
         fitted = m.fitted(render, many)
-        assert len(fitted) <= m.DOCUMENTATION_MAX_CHARS  # … so it gives way to the pointer
+        assert len(fitted) <= limits.DOCUMENTATION_MAX_CHARS  # … so it gives way to the pointer
         assert "pulumi stack output queues" in fitted
 
 
@@ -571,7 +572,7 @@ def test_the_latency_runbook_states_the_stacks_timeout_cap(monkeypatch: pytest.M
     text = m.runbook_latency(names, ServiceAlertThresholds(), 600)
     assert f"`task-worker:service.timeoutSeconds` (≤ {settings.MAX_TIMEOUT_SECONDS}:" in text
     assert "3600" not in text
-    monkeypatch.setattr(m, "MAX_TIMEOUT_SECONDS", 1234)  # read from settings, not written again
+    monkeypatch.setattr(monitoring_runbooks, "MAX_TIMEOUT_SECONDS", 1234)  # read from settings, not written again
     assert "(≤ 1234:" in m.runbook_latency(names, ServiceAlertThresholds(), 600)
 
 
@@ -593,10 +594,10 @@ def test_the_dashboard_stays_within_its_widget_limit_at_cloud_tasks_queue_limit(
     shown: list[str] = []
     for tile in tiles:
         data_sets = tile["widget"]["xyChart"]["dataSets"]
-        assert len(data_sets) <= m.CONDITIONS_MAX
+        assert len(data_sets) <= limits.CONDITIONS_MAX
         for data_set in data_sets:
             text = data_set["timeSeriesQuery"]["timeSeriesFilter"]["filter"]
-            assert len(text) <= m.FILTER_MAX_CHARS
+            assert len(text) <= limits.FILTER_MAX_CHARS
             if "depth by queue" in tile["widget"]["title"]:
                 shown += selected(text)
     assert sorted(shown) == sorted(ids.values())  # every queue on the depth charts, once

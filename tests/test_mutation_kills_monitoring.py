@@ -17,6 +17,7 @@ import pytest
 
 from components import monitoring as m
 from components.monitoring import QueueAlertThresholds, ServiceAlertThresholds, TaskWorkerMonitoringArgs
+from components.monitoring import model as monitoring_model
 from settings import limits
 from tests.conformance import cloudtasks_doc, monitoring_v1_doc, monitoring_v3_doc
 from tests.test_monitoring import (
@@ -128,14 +129,14 @@ def test_queues_per_condition_is_exactly_what_fits_the_limit(monkeypatch: pytest
     # The limit exactly at k IDs' longest filter, and one character short of k + 1's: k either way,
     # in the stack's own project and location (the count depends on their lengths).
     project, location = LONGEST_PROJECT, longest_location()
-    monkeypatch.setattr(m, "FILTER_MAX_CHARS", longest_filter(k, project, location))
+    monkeypatch.setattr(monitoring_model, "FILTER_MAX_CHARS", longest_filter(k, project, location))
     assert m.queues_per_condition(project, location) == k
-    monkeypatch.setattr(m, "FILTER_MAX_CHARS", longest_filter(k + 1, project, location) - 1)
+    monkeypatch.setattr(monitoring_model, "FILTER_MAX_CHARS", longest_filter(k + 1, project, location) - 1)
     assert m.queues_per_condition(project, location) == k
 
 
 def test_one_queue_when_not_even_one_fits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(m, "FILTER_MAX_CHARS", 10)
+    monkeypatch.setattr(monitoring_model, "FILTER_MAX_CHARS", 10)
     assert m.queues_per_condition(PROJECT, LOCATION) == 1
 
 
@@ -155,15 +156,15 @@ def test_the_limits_are_googles() -> None:
     threshold = v3["MetricThreshold"]["properties"]
     assert _number(threshold["filter"]["description"], r"must not exceed ([\d,]+) Unicode characters") == FILTER_LIMIT
     assert _number(threshold["denominatorFilter"]["description"], r"may not exceed ([\d,]+) Unicode") == FILTER_LIMIT
-    assert m.FILTER_MAX_CHARS == FILTER_LIMIT
+    assert limits.FILTER_MAX_CHARS == FILTER_LIMIT
     conditions = re.search(
         r"from one to (\w+) conditions", v3["AlertPolicy"]["properties"]["conditions"]["description"]
     )
     assert conditions
-    assert m.CONDITIONS_MAX == _WORDS[conditions.group(1)] == 6
+    assert limits.CONDITIONS_MAX == _WORDS[conditions.group(1)] == 6
     content = v3["Documentation"]["properties"]["content"]["description"]
-    assert m.DOCUMENTATION_MAX_CHARS == _number(content, r"may not exceed ([\d,]+) Unicode characters") == 8192
-    assert m.DOCUMENTATION_MAX_BYTES == _number(content, r"may not exceed more than ([\d,]+) bytes") == 10240
+    assert limits.DOCUMENTATION_MAX_CHARS == _number(content, r"may not exceed ([\d,]+) Unicode characters") == 8192
+    assert limits.DOCUMENTATION_MAX_BYTES == _number(content, r"may not exceed more than ([\d,]+) bytes") == 10240
     subject = v3["Documentation"]["properties"]["subject"]["description"]
     assert limits.SUBJECT_MAX_BYTES == _number(subject, r"truncated to (\d+) bytes") == 255
     queue_name = cloudtasks_doc()["schemas"]["Queue"]["properties"]["name"]["description"]
@@ -619,7 +620,7 @@ def test_the_dashboards_rows_follow_the_stacks_own_project_and_location(monkeypa
     # A limit one character short of 3 IDs in the longest project and location: 2 IDs a share there,
     # 12 a row, so 13 queues take two rows (a shorter project or location would fit 3 a share).
     project, location = LONGEST_PROJECT, longest_location()
-    monkeypatch.setattr(m, "FILTER_MAX_CHARS", longest_filter(3, project, location) - 1)
+    monkeypatch.setattr(monitoring_model, "FILTER_MAX_CHARS", longest_filter(3, project, location) - 1)
     ids = {f"k{i}": f"id-{i}" for i in range(13)}
     doc = m.dashboard(_args(project, location), SERVICE, ids)
     titles = [t["widget"]["title"] for t in doc["mosaicLayout"]["tiles"]]

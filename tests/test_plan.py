@@ -709,3 +709,25 @@ def test_an_adopted_resource_brings_the_minimum_cli_notice(tmp_path: Path, capsy
     root = _stack_dir(tmp_path / "b", "plain", stack_file_text(queues={"default": {}}))
     assert plan.main(["plain"], root=root) == 0
     assert "importId" not in capsys.readouterr().out
+
+
+def test_a_long_output_list_is_shown_as_its_first_three_a_count_and_its_last() -> None:
+    from tools.plan import LIST_SHOWN, _shortened
+
+    paths = [f"p{i}" for i in range(1000)]
+    assert _shortened(paths) == ["p0", "p1", "p2", "… 996 more (1000 in all) …", "p999"]
+    at_limit = paths[:LIST_SHOWN]
+    assert _shortened(at_limit) == at_limit
+    assert len(_shortened(paths[: LIST_SHOWN + 1])) == 5
+
+
+def test_the_shard_figures_are_the_marginal_and_whole_cpu_ratios() -> None:
+    from tools.bench import shard_figures, sharded_config
+
+    assert shard_figures({1: 1.0, 500: 3.0, 1000: 5.0}) == (1.0, 5.0)  # linear: 2 s per 499-500 shards
+    assert shard_figures({1: 1.0, 500: 2.0, 1000: 4.0}) == (2.0, 4.0)  # superlinear
+    full = sharded_config(1000, full=True)["config"]
+    assert isinstance(full, dict)
+    assert full["task-worker:queues"] == {"q": {"shards": 1000}}
+    assert full["task-worker:deadLetter"]["enabled"]
+    assert full["task-worker:enqueuers"]

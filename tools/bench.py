@@ -19,8 +19,11 @@ work on the machine disturbs less. Figures:
 - the plan of a generated config with 1 queue and with 50 queues;
 - the test suite's wall time (quick property-test profile, as a developer runs it);
 - then tools/bench_enqueue.py's figures, if that module is present.
-The last line is `plan_vs_import=R1 scale_50_vs_1=R2 critical_path=D suite_s=S`.
-Goals: R1 ≤ 1.5, R2 ≤ 2.0, D = 5; the whole benchmark ≤ 60 s.
+- one queue of 1, 500 and 1,000 shards (Cloud Tasks' queue limit), at the defaults and fully featured
+  (an enqueuer, alerts, dead letters): CPU time, `--shard-repeat` runs each;
+The last line is `plan_vs_import=R1 scale_50_vs_1=R2 critical_path=D shards_marginal=M shards_1000_vs_1=W
+suite_s=S` (M and W of the fully featured stacks). Goals: R1 ≤ 1.5, R2 ≤ 2.0, D = 5, M ≤ 1.3 (the
+marginal CPU of shards 500→1,000 over that of 1→500: linear cost), W ≤ 10; the whole benchmark ≤ 90 s.
 """
 
 from __future__ import annotations
@@ -42,7 +45,17 @@ from pathlib import Path
 
 # Not from tools.harness: this process only times others and must not load Pulumi itself.
 ROOT = Path(__file__).resolve().parent.parent
-GOALS = {"plan_vs_import": 1.5, "scale_50_vs_1": 2.0, "critical_path": 5, "total_s": 60.0}
+GOALS = {
+    "plan_vs_import": 1.5,
+    "scale_50_vs_1": 2.0,
+    "critical_path": 5,
+    # Issue 15: the marginal CPU of shards 500→1,000 within 1.3× that of 1→500, and the whole
+    # 1,000-shard plan (Cloud Tasks' queue limit) within 10× the one-shard plan; also fully featured.
+    "shards_marginal": 1.3,
+    "shards_1000_vs_1": 10.0,
+    "total_s": 90.0,
+}
+SHARDS = (1, 500, 1000)
 
 # pulumi-gcp's submodules are lazy proxies: touching a class is what loads one. It exits
 # as `python -m tools.plan` does, without the interpreter's teardown: like for like.
@@ -81,6 +94,28 @@ def generated_config(queues: int, *, alerts: bool = True) -> dict[str, object]:
             "task-worker:monitoring": {"enabled": alerts},
         }
     }
+
+
+def sharded_config(shards: int, *, full: bool) -> dict[str, object]:
+    """One queue of `shards` shards, at the defaults; `full`: with an enqueuer, alerts and dead letters."""
+    config: dict[str, object] = {
+        "gcp:project": "bench-project",
+        "gcp:region": "europe-west1",
+        "task-worker:deletionProtection": False,
+        "task-worker:service": {"maxInstances": 1000, "concurrency": 1000},
+        "task-worker:queues": {"q": {"shards": shards}},
+        "task-worker:monitoring": {"enabled": full},
+    }
+    if full:
+        config["task-worker:enqueuers"] = ["serviceAccount:producer@bench-project.iam.gserviceaccount.com"]
+        config["task-worker:deadLetter"] = {"enabled": True, "subscribers": ["group:ops@example.com"]}
+    return {"config": config}
+
+
+def shard_figures(cpu: Mapping[int, float]) -> tuple[float, float]:
+    """(marginal CPU of shards 500→1,000 over that of 1→500, CPU of 1,000 shards over 1 shard)."""
+    first, middle, last = (cpu[n] for n in SHARDS)
+    return (last - middle) / (middle - first), last / first
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -125,15 +160,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description="Offline plan benchmark.")
     parser.add_argument("--repeat", type=int, default=5, help="fresh processes per figure (default 5)")
     parser.add_argument("--suite-repeat", type=int, default=1, help="test-suite runs (default 1; 0 skips)")
+    parser.add_argument("--shard-repeat", type=int, default=2, help="runs of each sharded plan (default 2)")
     args = parser.parse_args(argv)
     py = sys.executable
     began = time.perf_counter()
 
     # The repository's modules compiled now; each command's warm-up run writes the .pyc of
     # what it imports from site-packages (compiling all of pulumi-gcp would take minutes).
-    for folder in ("components", "policy", "tools", "tests"):
+    for folder in ("settings", "components", "policy", "tools", "tests"):
         compileall.compile_dir(ROOT / folder, quiet=1)
-    compileall.compile_file(ROOT / "settings.py", quiet=1)
+
     load = os.getloadavg()
     print(
         f"Measured with bytecode (no PYTHONDONTWRITEBYTECODE; one warm-up run per command), "
@@ -172,6 +208,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("q50-quiet", "50, no alerts"),
         ):
             print(_line(f"plan {label}", scale[name]))
+        # Cloud Tasks' limit: one queue of 1,000 shards. CPU time, fewer rounds (each plan takes seconds).
+        sharded: dict[str, list[str]] = {}
+        for full in (False, True):
+            for n in SHARDS:
+                name = f"shards{n}{'-full' if full else ''}"
+                (root / f"Pulumi.{name}.yaml").write_text(json.dumps(sharded_config(n, full=full)))
+                sharded[name] = [py, "-c", PLAN_IN, tmp, name]
+        shard_cpu = timed(sharded, args.shard_repeat, warm_up=False)
+        shard_rows = []
+        for full in (False, True):
+            suffix = "-full" if full else ""
+            cpu = {n: shard_cpu[f"shards{n}{suffix}"][1] for n in SHARDS}
+            for n in SHARDS:
+                print(
+                    _line(
+                        f"plan {n} shard{'s' if n > 1 else ''}{' (full)' if full else ''}",
+                        shard_cpu[f"shards{n}{suffix}"],
+                    )
+                )
+            shard_rows.append((full, *shard_figures(cpu)))
         out = root / "plan.json"
         cmd = [py, "-c", PLAN_IN, plan_root, stack, "--json", str(out)]
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=_env())
@@ -204,13 +260,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The same without alert policies (5 resources a queue become 2): for comparison, no goal.
         ("  without alerts", f"{quiet_ratio:5.2f}", ""),
         ("critical_path", f"{critical_path:5d}", _verdict(critical_path, GOALS["critical_path"], exact=True)),
+        *(
+            row
+            for full, marginal, whole in shard_rows
+            for row in (
+                (
+                    f"shards 500→1000{' full' if full else ''}",
+                    f"{marginal:5.2f}× 1→500 (CPU)",
+                    _verdict(round(marginal, 2), GOALS["shards_marginal"]),
+                ),
+                (
+                    f"shards 1000 vs 1{' full' if full else ''}",
+                    f"{whole:5.2f}× (CPU)",
+                    _verdict(round(whole, 2), GOALS["shards_1000_vs_1"]),
+                ),
+            )
+        ),
         ("benchmark took", f"{total:5.1f} s", _verdict(round(total, 1), GOALS["total_s"])),
     ]
     for label, value, verdict in rows:
         print(f"{label:20s}{value:24s}{verdict}")
+    marginal, whole = shard_rows[-1][1:]
     print(
         f"plan_vs_import={ratio_wall:.2f} scale_50_vs_1={scale_ratio:.2f} "
-        f"critical_path={critical_path} suite_s={suite:.1f}"
+        f"critical_path={critical_path} shards_marginal={marginal:.2f} shards_1000_vs_1={whole:.2f} suite_s={suite:.1f}"
     )
     return 0
 

@@ -218,7 +218,14 @@ def outputs(run: Run) -> list[str]:
             flat[prefix] = value
 
     walk("", run.shown(run.exports))
-    return [f"{k}: {v if isinstance(v, str) else json.dumps(v)}" for k, v in flat.items()]
+    return [f"{k}: {v if isinstance(v, str) else json.dumps(_shortened(v))}" for k, v in flat.items()]
+
+
+def _shortened(value: Any) -> Any:
+    """A long list (1,000 shard paths) as its first 3, how many more, and its last: one readable line."""
+    if isinstance(value, list) and len(value) > LIST_SHOWN:
+        return [*value[:3], f"… {len(value) - 4} more ({len(value)} in all) …", value[-1]]
+    return value
 
 
 def summary(plan: Plan) -> str:
