@@ -7,6 +7,7 @@ Cloud Tasks server on loopback. The library itself is tested in producer/tests.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -77,7 +78,7 @@ def test_cli_json_with_outputs_file(outputs_file: Path, capsys: pytest.CaptureFi
     code, out, err = run_cli(argv, capsys, client)
 
     assert (code, err) == (0, "")
-    assert out == f"{DEFAULT_Q}/tasks/1234567890\n"
+    assert re.fullmatch(rf"{DEFAULT_Q}/tasks/[0-9a-f]{{32}}\n", out)  # named by the library, for exactly-once
     (req,) = client.requests
     assert req.parent == DEFAULT_Q
     assert req.task.http_request.body == b'{"order": 42}'  # sent as given
