@@ -343,11 +343,11 @@ def test_no_retry_on_other_codes(fake: FakeCloudTasks, code: grpc.StatusCode) ->
 def test_ambiguous_failures_are_retried_unless_the_server_names_the_task(
     fake: FakeCloudTasks, code: grpc.StatusCode
 ) -> None:
+    producer = producer_for(fake)
     fake.fail("named", code)
-    fake.fail(None, code)  # the next call, whatever its task: the library-named one
-    named, auto_named = enqueue(
-        producer_for(fake, max_concurrency=1), [TaskSpec(queue="bulk", task_id="named")] * 1 + [TaskSpec(queue="bulk")]
-    )
+    (named,) = enqueue(producer, [TaskSpec(queue="bulk", task_id="named")])
+    fake.fail(None, code)  # the next call, whatever its task: here one the library names
+    (auto_named,) = enqueue(producer, [TaskSpec(queue="bulk")])
     assert [(r.status, r.attempts) for r in (named, auto_named)] == [(Status.CREATED, 2)] * 2
     fake.fail(None, code)
     (unnamed,) = enqueue(producer_for(fake, name_tasks=False), [TaskSpec(queue="bulk")])
