@@ -13,7 +13,7 @@ class EnqueueError(ValueError):
     """Bad input for an enqueue (outputs, queue key, task options): the message names the problem and the fix."""
 
 
-class EnqueueInterrupted(Exception):
+class EnqueueInterruptedError(Exception):
     """`enqueue_many` stopped taking tasks because the task source (or the `on_result` callback) raised.
 
     The tasks already taken were all finished first; `results` holds one result per task taken, in

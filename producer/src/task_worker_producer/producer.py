@@ -17,7 +17,7 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core.client_options import ClientOptions
 from google.cloud import tasks_v2
 
-from .errors import EnqueueError, EnqueueInterrupted
+from .errors import EnqueueError, EnqueueInterruptedError
 from .limits import MAX_TASK_BYTES
 from .outputs import QueueTarget, StackOutputs
 from .sharding import random_shard, shard_for_key
@@ -318,7 +318,7 @@ class Producer:
         Never raises for a task's own failure: bad input of any type is a FAILED result carrying an
         EnqueueError (attempts 0), and API or transport errors are FAILED results carrying the error.
         `specs` may be a generator; it is read as the calls go, so a long one is not held in memory.
-        If it raises, no more tasks are taken, those in flight finish, and EnqueueInterrupted is
+        If it raises, no more tasks are taken, those in flight finish, and EnqueueInterruptedError is
         raised with every result so far. `on_result` is called with each result as it is known
         (in completion order), e.g. to drive a progress bar; if it raises, the same happens.
         """
@@ -358,7 +358,7 @@ class Producer:
         if stop:
             where, cause = stop[0]
             failed = sum(1 for r in results if r.status is Status.FAILED)
-            raise EnqueueInterrupted(
+            raise EnqueueInterruptedError(
                 f"enqueue_many stopped taking tasks after {len(results)}: {where} raised "
                 f"{type(cause).__name__}: {cause}; the {len(results)} taken were finished "
                 f"({len(results) - failed} ok, {failed} failed) and are in .results",
