@@ -578,7 +578,7 @@ def test_blocking_create_task_makes_exactly_max_attempts_calls(fake: FakeCloudTa
 def test_retries_stop_when_the_time_budget_is_spent(fake: FakeCloudTasks) -> None:
     """No attempt starts after total_timeout since the first; without max_attempts that is the only bound."""
     fake.fail(None, grpc.StatusCode.UNAVAILABLE, times=1000)
-    retry = RetryPolicy(initial_backoff=0.02, max_backoff=0.02, total_timeout=0.3)
+    retry = RetryPolicy(initial_backoff=0.02, max_backoff=0.02, total_timeout=0.5)
     assert retry.max_attempts is None
     (result,) = enqueue(producer_for(fake, retry=retry), [TaskSpec(queue="bulk")])
     with producer_for(fake, retry=retry) as producer, pytest.raises(api_exceptions.ServiceUnavailable):
@@ -587,7 +587,7 @@ def test_retries_stop_when_the_time_budget_is_spent(fake: FakeCloudTasks) -> Non
     assert result.status is Status.FAILED
     for calls in (batch_calls, blocking_calls):
         assert len(calls) > 5  # retried many times (the old 5-attempt cap is gone) ...
-        assert calls[-1].at - calls[0].at <= 0.3  # ... but never past the budget
+        assert calls[-1].at - calls[0].at <= 0.5  # ... but never past the budget
 
 
 def test_under_a_lasting_outage_a_batch_gives_up_once_not_per_wave() -> None:
@@ -595,7 +595,7 @@ def test_under_a_lasting_outage_a_batch_gives_up_once_not_per_wave() -> None:
     with socket.socket() as sock:  # a free loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{sock.getsockname()[1]}"
-    retry = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, total_timeout=0.3)
+    retry = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, total_timeout=0.5)
     producer = Producer(OUTPUTS, emulator_host=address, retry=retry, max_concurrency=4)
     results = asyncio.run(producer.enqueue_many([TaskSpec(queue="default")] * 40))
     assert {r.status for r in results} == {Status.FAILED}
