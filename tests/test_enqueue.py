@@ -511,11 +511,25 @@ def test_missing_library_gives_install_hint(
 def test_bench_enqueue_prints_its_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_enqueue.main(["--sequential", "3", "--batch", "40", "--ceiling", "20"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(" ")[0:2] for line in lines] == [
-        ["enqueue", "sequential"],
-        ["enqueue", "batch"],
-        ["batch_vs_sequential=" + lines[2].split("=")[1].split(" ")[0], "(goal"],
-        ["library", "ceiling"],
+    assert [line.split(" ")[0:3] for line in lines] == [
+        ["enqueue", "sequential", "(2019"],
+        ["enqueue", "batch", "(enqueue_many)"],
+        ["enqueue", "batch,", "server-named"],
+        ["batch_vs_sequential=" + lines[3].split("=")[1].split(" ")[0], "(goal", "≥"],
+        ["library", "ceiling", "(no"],
     ]
-    assert all(line.endswith("tasks/s") for line in (lines[0], lines[1], lines[3]))
-    assert float(lines[2].split("=")[1].split(" ")[0]) > 0
+    assert all(line.endswith("tasks/s") for line in (lines[0], lines[1], lines[2], lines[4]))
+    assert float(lines[3].split("=")[1].split(" ")[0]) > 0
+
+
+def test_bench_enqueue_memory_compares_library_and_raw_client(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real comparison runs each pattern in a fresh process; here in this one, tiny, for the plumbing.
+    monkeypatch.setattr(bench_enqueue, "memory", lambda n: (1.5, 9.0))
+    assert bench_enqueue.main(["--sequential", "1", "--batch", "10", "--ceiling", "10", "--memory", "30"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "memory (peak RSS growth) 30 tasks, 20 ms per call: library=1.5 MiB raw=9.0 MiB"
+    )
+    for pattern in ("library", "raw"):
+        assert bench_enqueue.memory_child(pattern, 30) >= 0  # both patterns store every task (asserted inside)

@@ -79,18 +79,20 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 _TYPE_NAMES = {str: "a str", bytes: "bytes", timedelta: "a datetime.timedelta", datetime: "a datetime.datetime"}
 
 
+_SPEC_FIELDS = tuple((f.name, _FIELD_TYPES[f.name]) for f in fields(TaskSpec))  # KeyError here: a new field
+
+
 def check_spec(spec: object) -> TaskSpec:
     """`spec` itself if it is a TaskSpec whose every field has a type the library takes; else EnqueueError."""
     if not isinstance(spec, TaskSpec):
         hint = " (build one with TaskSpec(**d) or TaskSpec.of_json(...))" if isinstance(spec, dict) else ""
         raise EnqueueError(f"expected a TaskSpec, got {type(spec).__name__}{hint}")
-    for f in fields(TaskSpec):
-        value = getattr(spec, f.name)
-        allowed = _FIELD_TYPES[f.name]
+    for name, allowed in _SPEC_FIELDS:
+        value = getattr(spec, name)
         if not isinstance(value, allowed):
             wanted = " or ".join(_TYPE_NAMES.get(t, "None") for t in allowed)
             shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "..."
-            raise EnqueueError(f"TaskSpec.{f.name} must be {wanted}, got {type(value).__name__} {shown}")
+            raise EnqueueError(f"TaskSpec.{name} must be {wanted}, got {type(value).__name__} {shown}")
     return spec
 
 
