@@ -341,6 +341,18 @@ def test_key_sharding_is_deterministic() -> None:
         assert parents == {SHARDS[shard_for_key(key, 8)]}
 
 
+def test_key_sharding_follows_the_outputs_shard_order_not_a_sorted_one() -> None:
+    # The stack output's order is the contract: index i of shard_for_key is the i-th listed path.
+    listed = [SHARDS[i] for i in (3, 0, 7, 5, 1, 6, 2, 4)]
+    producer = Producer(StackOutputs.from_json(raw_outputs(queues={"bulk": {"paths": listed, "targetPath": "/"}})))
+    assert producer.outputs.queue("bulk").paths == tuple(listed)  # kept, not sorted
+    keys = [f"customer-{i}" for i in range(40)]
+    parents = [producer.build_request(TaskSpec(queue="bulk", shard_key=k)).parent for k in keys]
+    assert parents == [listed[shard_for_key(k, 8)] for k in keys]
+    assert parents != [sorted(listed)[shard_for_key(k, 8)] for k in keys]
+    assert producer.build_request(TaskSpec(queue="bulk", shard_key="a")).parent == listed[6] == SHARDS[2]  # pinned
+
+
 def test_named_tasks_are_sharded_by_id_so_names_deduplicate() -> None:
     producer = Producer(OUTPUTS, rng=random.Random(3))
     parents = {producer.build_request(TaskSpec(queue="bulk", task_id="order-42")).parent for _ in range(20)}
