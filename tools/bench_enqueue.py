@@ -14,7 +14,8 @@ standing for the round trip to Google (20 ms):
   process (and the GIL) with the client, so this is a lower bound of the library's own ceiling;
 - memory (`--memory N`, off by default: ~40 s at 20,000): the peak RSS growth of a process
   enqueueing N tasks from a generator with the library, and of one doing it with a raw
-  `CloudTasksAsyncClient`, a semaphore of 100 and `asyncio.gather` (each in its own process).
+  `CloudTasksAsyncClient`, a semaphore of 100 and `asyncio.gather` (each in its own process,
+  the fake server in a third, so only the client side is measured).
 Every task is accounted for: the counts of results and of tasks the server stored must match.
 Lines printed: `enqueue sequential ...`, `enqueue batch ...`, `enqueue batch, server-named ...`,
 `batch_vs_sequential=R (goal ≥ 10)`, `library ceiling (no delay) ...`, and with --memory
@@ -30,7 +31,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import grpc
@@ -114,19 +116,49 @@ def _max_rss_mib() -> float:
 
 
 def memory_child(pattern: str, n: int) -> float:
-    """In this process: MiB the peak RSS grew by while enqueueing n tasks with `pattern`."""
-    with FakeCloudTasks(delay=ROUND_TRIP, max_lifetime=600) as fake:
+    """In this process: MiB the peak RSS grew by while enqueueing n tasks with `pattern`.
+
+    The fake server runs in a process of its own, so only the client side is measured.
+    """
+    with _fake_process(ROUND_TRIP) as (address, stored):
         if pattern == "library":
-            producer = Producer(OUTPUTS, emulator_host=fake.address)
+            producer = Producer(OUTPUTS, emulator_host=address)
             before = _max_rss_mib()
             results = asyncio.run(producer.enqueue_many(TaskSpec.of_json("bench", {"i": i}) for i in range(n)))
             done = sum(1 for r in results if r.status is Status.CREATED)
         else:
             before = _max_rss_mib()
-            done = asyncio.run(_raw_gather(fake.address, n))
+            done = asyncio.run(_raw_gather(address, n))
         grown = _max_rss_mib() - before
-        assert done == n == len(fake.created), f"{pattern}: {done} results, {len(fake.created)} stored of {n}"
+    assert done == n == stored[0], f"{pattern}: {done} results, {stored[0]} stored of {n}"
     return grown
+
+
+@contextmanager
+def _fake_process(delay: float) -> Iterator[tuple[str, list[int]]]:
+    """A FakeCloudTasks in a child process: yields its address and, after, [tasks it stored]."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tools.bench_enqueue", "--serve-fake", str(delay)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    stored: list[int] = [-1]
+    try:
+        yield child.stdout.readline().strip(), stored
+    finally:
+        child.stdin.close()  # the child stops serving at EOF and prints how many tasks it stored
+        stored[0] = int(child.stdout.readline() or -1)
+        child.wait(timeout=30)
+
+
+def _serve_fake(delay: float) -> None:
+    with FakeCloudTasks(delay=delay, max_lifetime=600) as fake:
+        print(fake.address, flush=True)
+        sys.stdin.read()
+        print(len(fake.created), flush=True)
 
 
 async def _raw_gather(address: str, n: int) -> int:
@@ -190,7 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--memory", type=int, default=0, metavar="N", help="compare peak memory at N tasks (default: off)"
     )
     parser.add_argument("--memory-child", nargs=2, metavar=("PATTERN", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-fake", type=float, metavar="DELAY", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_fake is not None:
+        _serve_fake(args.serve_fake)
+        return 0
     if args.memory_child:
         print(f"{memory_child(args.memory_child[0], int(args.memory_child[1])):.1f}")
         return 0
