@@ -529,7 +529,7 @@ def test_bench_enqueue_memory_compares_library_and_raw_client(
     monkeypatch.setattr(bench_enqueue, "memory", lambda n: (1.5, 9.0))
     assert bench_enqueue.main(["--sequential", "1", "--batch", "10", "--ceiling", "10", "--memory", "30"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "memory (peak RSS growth) 30 tasks, 20 ms per call: library=1.5 MiB raw=9.0 MiB"
+        "memory (peak RSS growth, client process) 30 tasks, 20 ms per call: library=1.5 MiB raw=9.0 MiB"
     )
     for pattern in ("library", "raw"):
         assert bench_enqueue.memory_child(pattern, 30) >= 0  # both patterns store every task (asserted inside)
