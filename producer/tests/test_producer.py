@@ -674,6 +674,26 @@ def test_a_source_that_raises_stops_intake_and_hands_back_every_result(fake: Fak
     assert sorted(r.name or "" for r in interrupted.results) == sorted(fake.created)  # in-flight ones finished
 
 
+def test_resuming_after_an_interruption_creates_each_task_once(fake: FakeCloudTasks) -> None:
+    """The README's recipe: a bad record stops the source; resume from len(results) once it is fixed."""
+    orders: list[dict[str, Any]] = [{"order": i, "customer": f"c{i % 7}"} for i in range(100)]
+    del orders[60]["customer"]
+    producer = producer_for(fake, max_concurrency=8)
+
+    def specs(batch: list[dict[str, Any]]) -> Iterator[TaskSpec]:
+        return (TaskSpec.of_json("bulk", o, shard_key=o["customer"]) for o in batch)
+
+    with pytest.raises(EnqueueInterruptedError) as err:
+        asyncio.run(producer.enqueue_many(specs(orders)))
+    assert isinstance(err.value.__cause__, KeyError)
+    done = err.value.results
+    orders[60]["customer"] = "c4"
+    rest = asyncio.run(producer.enqueue_many(specs(orders[len(done) :])))
+    stored = Counter(json.loads(tasks_v2.Task.deserialize(t).http_request.body)["order"] for t in fake.created.values())
+    assert stored == Counter(range(100))  # each order once: none lost, none twice
+    assert len(done) + len(rest) == 100
+
+
 def test_a_progress_callback_that_raises_stops_intake_the_same_way(fake: FakeCloudTasks) -> None:
     def on_result(result: EnqueueResult) -> None:
         if result.index == 3:
