@@ -370,6 +370,16 @@ def test_cli_jsonl_reports_each_failed_line_and_exits_1(
     assert len(fake.created) == 2
 
 
+def test_cli_jsonl_without_credentials_is_one_line_exit_1(
+    outputs_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-key.json"))
+    code, out, err = run_cli(["--outputs", str(outputs_file), "--jsonl", str(jsonl(tmp_path, "{}"))], capsys)
+    assert (code, out) == (1, "")
+    assert err.startswith("enqueue: DefaultCredentialsError: File ")
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     ("lines", "extra", "match"),
     [

@@ -283,11 +283,18 @@ class Progress:
 
 
 def _send_many(producer: Producer, specs: list[TaskSpec]) -> int:
+    from google.api_core.exceptions import GoogleAPIError
+    from google.auth.exceptions import GoogleAuthError
+
     from task_worker_producer import Status
 
     progress = Progress(len(specs), sys.stderr)
     try:
         results = asyncio.run(producer.enqueue_many(specs, on_result=progress.update))
+    except (GoogleAPIError, GoogleAuthError) as exc:  # making the client, e.g. no ADC: nothing was sent
+        message = " ".join(str(exc).split())
+        print(f"enqueue: {type(exc).__name__}: {message}", file=sys.stderr)
+        return 1
     finally:
         progress.close()
     for result in results:
