@@ -602,6 +602,19 @@ def test_retries_stop_when_the_time_budget_is_spent(fake: FakeCloudTasks) -> Non
         assert calls[-1].at - calls[0].at <= 0.5  # ... but never past the budget
 
 
+def test_the_first_attempt_gets_a_whole_attempt_timeout_and_retries_what_is_left(fake: FakeCloudTasks) -> None:
+    fake.stall(None, 5.0, times=10)  # every answer comes too late
+    retry = RetryPolicy(initial_backoff=0.01, max_backoff=0.01, attempt_timeout=0.4, total_timeout=0.6)
+    (result,) = enqueue(producer_for(fake, retry=retry), [TaskSpec(queue="bulk")])
+    assert (result.status, type(result.error)) == (Status.FAILED, api_exceptions.DeadlineExceeded)
+    timeouts = [c.timeout for c in fake.calls]
+    assert len(timeouts) == 2
+    assert timeouts[0] is not None
+    assert timeouts[1] is not None
+    assert 0.3 < timeouts[0] <= 0.4  # the whole attempt_timeout (less the trip to the server)
+    assert timeouts[1] <= 0.2  # cut to the ~0.19 s left of the 0.6 s budget, not another 0.4 s
+
+
 def test_under_a_lasting_outage_a_batch_gives_up_once_not_per_wave() -> None:
     """Once no healthy answer has come for total_timeout, tasks still to start get one attempt each."""
     with socket.socket() as sock:  # a free loopback port nobody listens on
@@ -723,11 +736,32 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_attempts": 0}, {"initial_backoff": 2.0, "max_backoff": 1.0}, {"multiplier": 0.5}, {"attempt_timeout": 0}],
+    [
+        {"max_attempts": 0},
+        {"initial_backoff": 2.0, "max_backoff": 1.0},
+        {"multiplier": 0.5},
+        {"attempt_timeout": 0},
+        {"total_timeout": -0.001},
+    ],
 )
 def test_bad_retry_policy(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=r"must be at least 1|need 0"):
+    with pytest.raises(ValueError, match=r"must be at least 1|need 0|must be 0 or more seconds"):
         RetryPolicy(**kwargs)
+
+
+def test_the_public_api_stays_compatible() -> None:
+    """Callers written against 0.1.0 keep working: names, positional order, result fields."""
+    import task_worker_producer
+
+    assert {"Producer", "TaskSpec", "Status", "EnqueueResult", "RetryPolicy", "StackOutputs", "EnqueueError"} <= set(
+        task_worker_producer.__all__
+    )
+    policy = RetryPolicy(5, 0.1, 10.0, 2.0, 20.0)  # positional, as before total_timeout existed
+    assert (policy.max_attempts, policy.attempt_timeout) == (5, 20.0)
+    producer = Producer(OUTPUTS, None, None, None, policy, 7, random.Random(0), None)
+    assert (producer.retry, producer.max_concurrency, producer.name_tasks) == (policy, 7, True)
+    result = EnqueueResult(3, Status.CREATED, "bulk", SHARDS[0], "n", 1, None)
+    assert (result.index, result.ok, [s.value for s in Status]) == (3, True, ["created", "duplicate", "failed"])
 
 
 def test_bad_concurrency() -> None:

@@ -63,6 +63,7 @@ class Call:
     code: grpc.StatusCode  # what it answered (or meant to: a call cut off by the client or a restart)
     size: int  # serialized Task bytes
     stored: bool = False  # this call stored the task (whatever it answered)
+    timeout: float | None = None  # seconds the client's deadline left on arrival; None: no deadline
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,9 @@ class FakeCloudTasks:
                         stored = True
             if code is None:
                 code, message = check, check_message
+        timeout = context.time_remaining()
         with self._lock:
-            self.calls.append(Call(arrived, request.parent, task_id, code or _OK, size, stored))
+            self.calls.append(Call(arrived, request.parent, task_id, code or _OK, size, stored, timeout))
         if restart:
             self._trigger_restart()
         wait = self.delay + (fault.stall if fault else 0.0)
