@@ -6,7 +6,9 @@ Cloud Tasks server on loopback. The library itself is tested in producer/tests.
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from task_worker_producer import shard_for_key
 from task_worker_producer.testing import SAMPLE_SERVICE_URL, FakeCloudTasks, sample_outputs
 from tools import bench_enqueue
 from tools import enqueue as eq
+from tools.enqueue import Progress
 
 SERVICE_URL = SAMPLE_SERVICE_URL
 DEFAULT_Q = "projects/my-proj/locations/europe-west1/queues/task-worker-default-9f8e7d6"
@@ -77,7 +80,7 @@ def test_cli_json_with_outputs_file(outputs_file: Path, capsys: pytest.CaptureFi
     code, out, err = run_cli(argv, capsys, client)
 
     assert (code, err) == (0, "")
-    assert out == f"{DEFAULT_Q}/tasks/1234567890\n"
+    assert re.fullmatch(rf"{DEFAULT_Q}/tasks/[0-9a-f]{{32}}\n", out)  # named by the library, for exactly-once
     (req,) = client.requests
     assert req.parent == DEFAULT_Q
     assert req.task.http_request.body == b'{"order": 42}'  # sent as given
@@ -171,6 +174,30 @@ def test_cli_dry_run_sends_nothing(outputs_file: Path, capsys: pytest.CaptureFix
     assert printed["task"]["name"] == f"{DEFAULT_Q}/tasks/t1"
     assert printed["task"]["httpRequest"]["httpMethod"] == "POST"
     assert printed["task"]["dispatchDeadline"] == "900s"
+
+
+@pytest.mark.parametrize(
+    ("body_args", "shown"),
+    [
+        (["--json", '{"order": 42}'], {"bodyJson": {"order": 42}}),
+        (["--data", "plain text"], {"bodyText": "plain text"}),
+        (["--data", '{"a": 1}'], {"bodyText": '{"a": 1}'}),  # no JSON Content-Type: shown as the text it is
+        (["--data", "{not json", "--content-type", "application/json"], {"bodyText": "{not json"}),
+        (["--data", "@BINARY", "--content-type", "application/octet-stream"], {"bodyBase64": "AP9iaW4="}),
+        (["--data", ""], {}),
+    ],
+)
+def test_cli_dry_run_shows_the_body_readably(
+    outputs_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], body_args: list[str], shown: dict[str, Any]
+) -> None:
+    binary = tmp_path / "body.bin"
+    binary.write_bytes(b"\x00\xffbin")
+    body_args = [a.replace("@BINARY", f"@{binary}") for a in body_args]
+    code, out, _ = run_cli(["--outputs", str(outputs_file), *body_args, "--dry-run"], capsys)
+    assert code == 0
+    http = json.loads(out)["task"]["httpRequest"]
+    assert "body" not in http  # never the bare base64 of before
+    assert {k: v for k, v in http.items() if k.startswith("body")} == shown
 
 
 # --- refused before sending: exit 2, one line ---------------------------------------------
@@ -306,6 +333,116 @@ def test_cli_through_the_real_client_and_a_grpc_server(
     assert tasks_v2.Task.deserialize(stored).http_request.body == b'{"order": 42}'
 
 
+# --- --jsonl: many tasks -------------------------------------------------------------------
+
+
+def jsonl(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def test_cli_jsonl_creates_one_task_per_line_in_order(
+    fake: FakeCloudTasks, outputs_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = jsonl(tmp_path, '{"order": 1}', "", '{"order": 2}', "[3]")
+    argv = ["--outputs", str(outputs_file), "--queue", "bulk", "--jsonl", str(path), "--emulator-host", fake.address]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0
+    names = out.splitlines()
+    assert len(names) == 3
+    bodies = [tasks_v2.Task.deserialize(fake.created[name]).http_request.body for name in names]
+    assert bodies == [b'{"order": 1}', b'{"order": 2}', b"[3]"]  # in input order, sent as given
+    assert err == "enqueue: 3 tasks: 3 created, 0 duplicate, 0 failed\n"  # no progress off a terminal
+
+
+def test_cli_jsonl_reports_each_failed_line_and_exits_1(
+    fake: FakeCloudTasks, outputs_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = jsonl(tmp_path, "1", json.dumps("x" * 1_000_000), "3")
+    argv = ["--outputs", str(outputs_file), "--jsonl", str(path), "--emulator-host", fake.address]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 1
+    assert len(out.splitlines()) == 2
+    first, summary = err.splitlines()
+    assert first.startswith("enqueue: line 2: EnqueueError: task too large:")
+    assert summary == "enqueue: 3 tasks: 2 created, 0 duplicate, 1 failed"
+    assert len(fake.created) == 2
+
+
+def test_cli_jsonl_without_credentials_is_one_line_exit_1(
+    outputs_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-key.json"))
+    code, out, err = run_cli(["--outputs", str(outputs_file), "--jsonl", str(jsonl(tmp_path, "{}"))], capsys)
+    assert (code, out) == (1, "")
+    assert err.startswith("enqueue: DefaultCredentialsError: File ")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("lines", "extra", "match"),
+    [
+        (["{}", "{oops"], [], "enqueue: --jsonl line 2 is not valid JSON: "),
+        (["", " "], [], "enqueue: --jsonl: no tasks (every line is blank)"),
+        (["{}"], ["--task-id", "t"], "enqueue: --jsonl makes many tasks: each is named by the library"),
+    ],
+)
+def test_cli_jsonl_bad_input_exits_2_sending_nothing(
+    fake: FakeCloudTasks,
+    outputs_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    lines: list[str],
+    extra: list[str],
+    match: str,
+) -> None:
+    argv = ["--outputs", str(outputs_file), "--jsonl", str(jsonl(tmp_path, *lines)), "--emulator-host", fake.address]
+    code, out, err = run_cli([*argv, *extra], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(match)
+    assert err.count("\n") == 1
+    assert fake.calls == []
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_once_a_batch_runs_long() -> None:
+    from task_worker_producer import EnqueueResult, Status
+
+    now = [0.0]
+    stream = Tty()
+    progress = Progress(4, stream, after=2.0, every=0.5, clock=lambda: now[0])
+    ok, failed = EnqueueResult(0, Status.CREATED, "q", None), EnqueueResult(1, Status.FAILED, "q", None)
+    progress.update(ok)  # 0 s: too early
+    now[0] = 2.0
+    progress.update(failed)  # shown
+    now[0] = 2.1
+    progress.update(ok)  # throttled: 0.1 s since the last line
+    now[0] = 2.2
+    progress.update(ok)  # the last one: always shown
+    progress.close()
+    assert stream.getvalue() == ("\renqueue: 2/4 tasks done, 1 failed, 1/s\renqueue: 4/4 tasks done, 1 failed, 2/s\n")
+
+
+def test_progress_stays_silent_off_a_terminal_and_in_short_batches() -> None:
+    from task_worker_producer import EnqueueResult, Status
+
+    now = [0.0]
+    quiet, short = io.StringIO(), Tty()
+    for stream, end in ((quiet, 10.0), (short, 1.9)):
+        progress = Progress(2, stream, clock=lambda: now[0])
+        progress.update(EnqueueResult(0, Status.CREATED, "q", None))
+        now[0] = end
+        progress.update(EnqueueResult(1, Status.CREATED, "q", None))
+        progress.close()
+        now[0] = 0.0
+    assert (quiet.getvalue(), short.getvalue()) == ("", "")
+
+
 # --- --stack: `pulumi stack output` -----------------------------------------------------
 
 
@@ -384,11 +521,25 @@ def test_missing_library_gives_install_hint(
 def test_bench_enqueue_prints_its_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_enqueue.main(["--sequential", "3", "--batch", "40", "--ceiling", "20"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(" ")[0:2] for line in lines] == [
-        ["enqueue", "sequential"],
-        ["enqueue", "batch"],
-        ["batch_vs_sequential=" + lines[2].split("=")[1].split(" ")[0], "(goal"],
-        ["library", "ceiling"],
+    assert [line.split(" ")[0:3] for line in lines] == [
+        ["enqueue", "sequential", "(2019"],
+        ["enqueue", "batch", "(enqueue_many)"],
+        ["enqueue", "batch,", "server-named"],
+        ["batch_vs_sequential=" + lines[3].split("=")[1].split(" ")[0], "(goal", "≥"],
+        ["library", "ceiling", "(no"],
     ]
-    assert all(line.endswith("tasks/s") for line in (lines[0], lines[1], lines[3]))
-    assert float(lines[2].split("=")[1].split(" ")[0]) > 0
+    assert all(line.endswith("tasks/s") for line in (lines[0], lines[1], lines[2], lines[4]))
+    assert float(lines[3].split("=")[1].split(" ")[0]) > 0
+
+
+def test_bench_enqueue_memory_compares_library_and_raw_client(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real comparison runs each pattern in a fresh process; here in this one, tiny, for the plumbing.
+    monkeypatch.setattr(bench_enqueue, "memory", lambda n: (1.5, 9.0))
+    assert bench_enqueue.main(["--sequential", "1", "--batch", "10", "--ceiling", "10", "--memory", "30"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "memory (peak RSS growth, client process) 30 tasks, 20 ms per call: library=1.5 MiB raw=9.0 MiB"
+    )
+    for pattern in ("library", "raw"):
+        assert bench_enqueue.memory_child(pattern, 30) >= 0  # both patterns store every task (asserted inside)

@@ -1,4 +1,4 @@
-"""Enqueue one task on a task-worker queue: a command-line front-end of `task_worker_producer`.
+"""Enqueue tasks on a task-worker queue: a command-line front-end of `task_worker_producer`.
 
 CLI (needs the ``client`` dependency group: ``uv sync --group client``)::
 
@@ -7,10 +7,15 @@ CLI (needs the ``client`` dependency group: ``uv sync --group client``)::
         --content-type application/octet-stream --task-id order-42 --delay 5m
     python -m tools.enqueue --stack dev --queue default --json @order.json \\
         --schedule-time 2030-01-01T08:00:00Z --shard-key customer-7 --dispatch-deadline 5m
+    python -m tools.enqueue --stack dev --queue bulk --jsonl orders.jsonl   # one task per line
 
-It prints the task's name. A task whose ``--task-id`` is taken is not created again: the name
-is printed and a note goes to stderr (exit 0). ``--dry-run`` prints the request instead.
-Invalid input exits 2 with one line on stderr; API/credential failures exit 1.
+It prints the task's name (with ``--jsonl``, one name per line, in input order). A task whose
+``--task-id`` is taken is not created again: the name is printed and a note goes to stderr
+(exit 0). ``--dry-run`` prints the request instead, its body readable (``bodyJson``,
+``bodyText``, or ``bodyBase64`` when it is not UTF-8). Invalid input exits 2 with one line on
+stderr; API/credential failures exit 1 (with ``--jsonl``: when any task failed, each failure on
+its own line). A batch prints its progress on stderr when stderr is a terminal and the batch
+runs longer than a couple of seconds.
 
 The dispatch deadline defaults to the service's request timeout (stack output
 ``timeoutSeconds``) and may not exceed it. Tasks carry no OIDC token: the queue's httpTarget
@@ -21,18 +26,23 @@ In code, use the library itself (``producer/README.md``).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import json
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from task_worker_producer import Producer, TaskSpec
-    from task_worker_producer.producer import TaskCreator
+    from google.cloud import tasks_v2
+
+    from task_worker_producer import EnqueueResult, Producer, TaskSpec
+    from task_worker_producer.producer import AsyncTaskCreator, TaskCreator
 
 INSTALL_HINT = "install with `uv sync --group client`"
 JSON_CONTENT_TYPE = "application/json"
@@ -114,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     body = p.add_mutually_exclusive_group(required=True)
     body.add_argument("--json", metavar="JSON", help="JSON body (or @file, @- for stdin); sets Content-Type")
     body.add_argument("--data", metavar="DATA", help="raw body (or @file, @- for stdin)")
+    body.add_argument(
+        "--jsonl", metavar="FILE", help="many tasks: one JSON body per line of FILE (- for stdin); sets Content-Type"
+    )
     p.add_argument("--content-type", help="Content-Type for --data (default: none)")
     p.add_argument("--task-id", help="task id for de-duplication: letters, digits, - and _, max 500")
     p.add_argument("--shard-key", help="tasks with the same key go to the same queue shard (default: random)")
@@ -125,13 +138,17 @@ def _parser() -> argparse.ArgumentParser:
         help="how long Cloud Tasks waits for the handler, 15s-30m (default and maximum: the service timeout)",
     )
     p.add_argument("--dry-run", action="store_true", help="print the request as JSON; do not send it")
+    p.add_argument("--emulator-host", metavar="HOST:PORT", help="a local Cloud Tasks server (plaintext, no auth)")
     return p
 
 
-def _spec(args: argparse.Namespace) -> TaskSpec:
+def _spec(args: argparse.Namespace, body: bytes | None = None) -> TaskSpec:
+    """The task the options describe; `body` (checked JSON) for one line of --jsonl."""
     from task_worker_producer import TaskSpec
 
-    if args.json is not None:
+    if body is not None:
+        content_type = JSON_CONTENT_TYPE
+    elif args.json is not None:
         raw = _read_arg(args.json)
         try:
             json.loads(raw)
@@ -156,8 +173,52 @@ def _spec(args: argparse.Namespace) -> TaskSpec:
     )
 
 
-def main(argv: Sequence[str] | None = None, client: TaskCreator | None = None) -> int:
-    """CLI entry point; `client` is injectable (tests, custom credentials)."""
+def _jsonl_bodies(source: str) -> list[bytes]:
+    """The non-blank lines of FILE (- for stdin), each checked to be JSON, sent as given."""
+    raw = _read_arg("@" + source)
+    bodies: list[bytes] = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            json.loads(line)
+        except ValueError as exc:
+            raise UsageError(f"--jsonl line {number} is not valid JSON: {exc}") from None
+        bodies.append(line)
+    if not bodies:
+        raise UsageError("--jsonl: no tasks (every line is blank)")
+    return bodies
+
+
+def readable_request(request: tasks_v2.CreateTaskRequest) -> dict[str, Any]:
+    """The request as JSON, with the body shown as JSON, text, or (marked) base64 instead of always base64."""
+    data = json.loads(type(request).to_json(request, use_integers_for_enums=False))
+    http = data["task"]["httpRequest"]
+    raw: bytes = request.task.http_request.body
+    http.pop("body", None)
+    if not raw:
+        return data
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        http["bodyBase64"] = base64.b64encode(raw).decode()
+        return data
+    if "json" in request.task.http_request.headers.get("Content-Type", ""):
+        try:
+            http["bodyJson"] = json.loads(text)
+            return data
+        except ValueError:
+            pass  # labelled JSON but is not: show it as the text it is
+    http["bodyText"] = text
+    return data
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    client: TaskCreator | None = None,
+    async_client: AsyncTaskCreator | None = None,
+) -> int:
+    """CLI entry point; `client` / `async_client` (for --jsonl) are injectable (tests, custom credentials)."""
     args = _parser().parse_args(argv)
     try:
         from task_worker_producer import EnqueueError, Producer, StackOutputs
@@ -165,17 +226,90 @@ def main(argv: Sequence[str] | None = None, client: TaskCreator | None = None) -
         print(f"enqueue: task-worker-producer is not installed: {INSTALL_HINT}", file=sys.stderr)
         return 2
     try:
+        if args.jsonl is not None and (args.task_id or args.content_type):
+            raise UsageError(
+                "--jsonl makes many tasks: each is named by the library; --task-id and --content-type do not apply"
+            )
         outputs = StackOutputs.from_json(args.outputs if args.outputs else load_stack_outputs(args.stack))
-        spec = _spec(args)
-        with Producer(outputs, client=client) as producer:
+        specs = [_spec(args, body) for body in _jsonl_bodies(args.jsonl)] if args.jsonl is not None else [_spec(args)]
+        with Producer(outputs, client=client, async_client=async_client, emulator_host=args.emulator_host) as producer:
             if args.dry_run:
-                request = producer.build_request(spec)
-                print(type(request).to_json(request, use_integers_for_enums=False))
+                for spec in specs:
+                    print(json.dumps(readable_request(producer.build_request(spec)), indent=None if args.jsonl else 2))
                 return 0
-            return _send(producer, spec)
+            if args.jsonl is not None:
+                return _send_many(producer, specs)
+            return _send(producer, specs[0])
     except (UsageError, EnqueueError) as exc:  # refused before anything was sent
         print(f"enqueue: {exc}", file=sys.stderr)
         return 2
+
+
+class Progress:
+    """`done/total` on one rewritten stderr line, only on a terminal and only once a batch has run `after` seconds."""
+
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO,
+        *,
+        after: float = 2.0,
+        every: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.total, self.stream, self.after, self.every, self.clock = total, stream, after, every, clock
+        self.done = self.failed = 0
+        self.start = clock()
+        self.shown_at: float | None = None
+        self.enabled = stream.isatty()
+
+    def update(self, result: EnqueueResult) -> None:
+        self.done += 1
+        self.failed += not result.ok
+        if not self.enabled:
+            return
+        now = self.clock()
+        due = self.shown_at is None or now - self.shown_at >= self.every or self.done == self.total
+        if now - self.start >= self.after and due:
+            self.shown_at = now
+            rate = self.done / max(now - self.start, 1e-9)
+            self.stream.write(f"\renqueue: {self.done}/{self.total} tasks done, {self.failed} failed, {rate:.0f}/s")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown_at is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _send_many(producer: Producer, specs: list[TaskSpec]) -> int:
+    from google.api_core.exceptions import GoogleAPIError
+    from google.auth.exceptions import GoogleAuthError
+
+    from task_worker_producer import Status
+
+    progress = Progress(len(specs), sys.stderr)
+    try:
+        results = asyncio.run(producer.enqueue_many(specs, on_result=progress.update))
+    except (GoogleAPIError, GoogleAuthError) as exc:  # making the client, e.g. no ADC: nothing was sent
+        message = " ".join(str(exc).split())
+        print(f"enqueue: {type(exc).__name__}: {message}", file=sys.stderr)
+        return 1
+    finally:
+        progress.close()
+    for result in results:
+        if result.status is Status.FAILED:
+            message = " ".join(str(result.error).split())
+            print(f"enqueue: line {result.index + 1}: {type(result.error).__name__}: {message}", file=sys.stderr)
+        else:
+            print(result.name)
+    counts = {status: sum(1 for r in results if r.status is status) for status in Status}
+    print(
+        f"enqueue: {len(results)} tasks: {counts[Status.CREATED]} created, {counts[Status.DUPLICATE]} duplicate, "
+        f"{counts[Status.FAILED]} failed",
+        file=sys.stderr,
+    )
+    return 1 if counts[Status.FAILED] else 0
 
 
 def _send(producer: Producer, spec: TaskSpec) -> int:

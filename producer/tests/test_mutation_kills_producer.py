@@ -137,4 +137,4 @@ def test_build_request_without_now_compares_in_utc() -> None:
 
 def test_body_must_be_bytes_message() -> None:
     spec = TaskSpec(queue="default", body="text")  # pyright: ignore[reportArgumentType]
-    assert refused(Producer(OUTPUTS).build_request, spec) == "task body must be bytes, got str"
+    assert refused(Producer(OUTPUTS).build_request, spec) == "TaskSpec.body must be bytes, got str 'text'"

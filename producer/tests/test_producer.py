@@ -7,10 +7,12 @@ request; the fake answers like Cloud Tasks, with scripted failures.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import random
 import socket
+import ssl
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -20,10 +22,14 @@ from typing import Any
 import grpc
 import pytest
 from google.api_core import exceptions as api_exceptions
+from google.auth.exceptions import RefreshError
 from google.cloud import tasks_v2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from task_worker_producer import (
     EnqueueError,
+    EnqueueInterruptedError,
     EnqueueResult,
     Producer,
     RetryPolicy,
@@ -210,7 +216,7 @@ def test_schedule_up_to_30_days() -> None:
         (TaskSpec(queue="default", delay=timedelta(seconds=-1)), "negative"),
         (TaskSpec(queue="default", delay=timedelta(1), schedule_time=NOW), "not both"),
         (TaskSpec(queue="nope"), "unknown queue 'nope'; known queues: bulk, default"),
-        (TaskSpec(queue="default", body="text"), "body must be bytes"),  # pyright: ignore[reportArgumentType]
+        (TaskSpec(queue="default", body="text"), "TaskSpec.body must be bytes"),  # pyright: ignore[reportArgumentType]
     ],
 )
 def test_refused_before_sending(spec: TaskSpec, match: str) -> None:
@@ -224,7 +230,7 @@ def test_good_task_ids(task_id: str) -> None:
     assert task.name == f"{ONE}/tasks/{task_id}"
 
 
-@pytest.mark.parametrize("task_id", ["", "a/b", "a b", "a.b", "é", "ok\n", "x" * 501, 42])
+@pytest.mark.parametrize("task_id", ["", "a/b", "a b", "a.b", "é", "ok\n", "x" * 501])
 def test_bad_task_ids(task_id: str) -> None:
     with pytest.raises(EnqueueError, match="bad task id"):
         Producer(OUTPUTS).build_request(TaskSpec(queue="default", task_id=task_id))
@@ -243,6 +249,83 @@ def test_task_size_limit_is_one_million_serialized_bytes() -> None:
         size(fits + 1)
 
 
+# --- bad input of any kind: a FAILED result or EnqueueError, never an escape -------------------------
+
+# Values of the wrong type, as an untyped caller passes them: each names the field in its error.
+WRONG_TYPES = [
+    (TaskSpec(queue="bulk", shard_key=7), "TaskSpec.shard_key must be a str or None, got int 7"),  # pyright: ignore[reportArgumentType]
+    (TaskSpec(queue="bulk", schedule_time="2030-01-01T00:00:00Z"), "TaskSpec.schedule_time must be a datetime"),  # pyright: ignore[reportArgumentType]
+    (TaskSpec(queue="bulk", delay=5), "TaskSpec.delay must be a datetime.timedelta or None, got int 5"),  # pyright: ignore[reportArgumentType]
+    (TaskSpec(queue="bulk", dispatch_deadline=60), "TaskSpec.dispatch_deadline must be a datetime.timedelta"),  # pyright: ignore[reportArgumentType]
+    (TaskSpec(queue="bulk", content_type=1), "TaskSpec.content_type must be a str or None, got int 1"),  # pyright: ignore[reportArgumentType]
+    (TaskSpec(queue="bulk", task_id=42), "TaskSpec.task_id must be a str or None, got int 42"),  # pyright: ignore[reportArgumentType]
+    (TaskSpec(queue=["bulk"]), "TaskSpec.queue must be a str, got list ['bulk']"),  # pyright: ignore[reportArgumentType]
+    (TaskSpec(queue="bulk", body=bytearray(b"x")), "TaskSpec.body must be bytes, got bytearray"),  # pyright: ignore[reportArgumentType]
+    ({"queue": "bulk", "body": b"x"}, "expected a TaskSpec, got dict (build one with TaskSpec(**d)"),
+    (None, "expected a TaskSpec, got NoneType"),
+]
+
+
+@pytest.mark.parametrize(("spec", "message"), WRONG_TYPES)
+def test_wrong_types_are_failed_results_in_a_batch(fake: FakeCloudTasks, spec: Any, message: str) -> None:
+    specs = [TaskSpec(queue="bulk", task_id="before"), spec, TaskSpec(queue="bulk", task_id="after")]
+    before, bad, after = enqueue(producer_for(fake, max_concurrency=1), specs)
+    assert (before.status, after.status) == (Status.CREATED, Status.CREATED)
+    assert (bad.index, bad.status, bad.attempts, bad.parent) == (1, Status.FAILED, 0, None)
+    assert isinstance(bad.error, EnqueueError)
+    assert str(bad.error).startswith(message)
+    assert [c.task_id for c in fake.calls] == ["before", "after"]  # nothing sent for it
+
+
+@pytest.mark.parametrize(("spec", "message"), WRONG_TYPES)
+def test_wrong_types_raise_enqueue_error_from_create_task(fake: FakeCloudTasks, spec: Any, message: str) -> None:
+    with producer_for(fake) as producer, pytest.raises(EnqueueError) as err:
+        producer.create_task(spec)
+    assert str(err.value).startswith(message)
+    assert fake.calls == []
+
+
+def test_a_failure_the_checks_do_not_foresee_is_still_an_enqueue_error(fake: FakeCloudTasks) -> None:
+    # A naive `now` cannot be compared with an aware schedule time: a TypeError inside, typed outside.
+    spec = TaskSpec(queue="bulk", schedule_time=NOW)
+    (result,) = asyncio.run(producer_for(fake).enqueue_many([spec], now=datetime(2030, 1, 1)))
+    assert (result.status, result.attempts) == (Status.FAILED, 0)
+    assert isinstance(result.error, EnqueueError)
+    assert str(result.error).startswith("cannot build the task: TypeError: ")
+    assert isinstance(result.error.__cause__, TypeError)
+    with pytest.raises(EnqueueError, match="cannot build the task: TypeError"):
+        producer_for(fake).create_task(spec, now=datetime(2030, 1, 1))
+    assert fake.calls == []
+
+
+ANY_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.binary(max_size=20),
+    st.timedeltas(),
+    st.datetimes(timezones=st.none() | st.timezones()),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+SPEC_FIELDS = ["queue", "body", "content_type", "task_id", "shard_key", "delay", "schedule_time", "dispatch_deadline"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(SPEC_FIELDS), ANY_VALUE), st.sampled_from(["default", "bulk"]))
+def test_any_field_value_builds_or_is_refused_with_enqueue_error(values: dict[str, Any], queue: str) -> None:
+    spec = TaskSpec(**{"queue": queue, **values})
+    with contextlib.suppress(EnqueueError):  # the only exception allowed out
+        Producer(OUTPUTS).build_request(spec, now=NOW)
+
+
+def test_specs_that_are_not_iterable_are_refused() -> None:
+    with pytest.raises(EnqueueError, match="specs must be an iterable of TaskSpec, got int"):
+        asyncio.run(Producer(OUTPUTS).enqueue_many(42))  # pyright: ignore[reportArgumentType]
+
+
 # --- sharding -----------------------------------------------------------------------------------
 
 
@@ -256,6 +339,18 @@ def test_key_sharding_is_deterministic() -> None:
         spec = TaskSpec(queue="bulk", shard_key=key)
         parents = {a.build_request(spec).parent, b.build_request(spec).parent}
         assert parents == {SHARDS[shard_for_key(key, 8)]}
+
+
+def test_key_sharding_follows_the_outputs_shard_order_not_a_sorted_one() -> None:
+    # The stack output's order is the contract: index i of shard_for_key is the i-th listed path.
+    listed = [SHARDS[i] for i in (3, 0, 7, 5, 1, 6, 2, 4)]
+    producer = Producer(StackOutputs.from_json(raw_outputs(queues={"bulk": {"paths": listed, "targetPath": "/"}})))
+    assert producer.outputs.queue("bulk").paths == tuple(listed)  # kept, not sorted
+    keys = [f"customer-{i}" for i in range(40)]
+    parents = [producer.build_request(TaskSpec(queue="bulk", shard_key=k)).parent for k in keys]
+    assert parents == [listed[shard_for_key(k, 8)] for k in keys]
+    assert parents != [sorted(listed)[shard_for_key(k, 8)] for k in keys]
+    assert producer.build_request(TaskSpec(queue="bulk", shard_key="a")).parent == listed[6] == SHARDS[2]  # pinned
 
 
 def test_named_tasks_are_sharded_by_id_so_names_deduplicate() -> None:
@@ -299,6 +394,68 @@ def test_key_sharding_through_the_server(fake: FakeCloudTasks) -> None:
     assert sorted(Counter(c.parent for c in fake.calls).values()) != [50]  # 5 keys did not all land on one shard
 
 
+# --- names: every task created exactly once --------------------------------------------------------
+
+
+def test_tasks_without_an_id_get_a_random_well_spread_name() -> None:
+    a = Producer(OUTPUTS, rng=random.Random(1))
+    b = Producer(OUTPUTS, rng=random.Random(1))  # the same seed: names must still differ
+    names = [p.build_request(TaskSpec(queue="default")).task.name for p in (a, b) for _ in range(2000)]
+    ids = [n.rpartition("/tasks/")[2] for n in names]
+    assert all(n.startswith(f"{ONE}/tasks/") for n in names)
+    assert all(len(i) == 32 and set(i) <= set("0123456789abcdef") for i in ids)
+    assert len(set(ids)) == len(ids)
+    # The first character, which Google's index spreads on, is uniform over 16 values.
+    first = Counter(i[0] for i in ids)
+    expected = len(ids) / 16
+    assert sum((first[c] - expected) ** 2 / expected for c in "0123456789abcdef") < 37.7  # 15 dof, p = 0.001
+
+
+def test_the_opt_out_leaves_naming_to_the_server(fake: FakeCloudTasks) -> None:
+    producer = producer_for(fake, name_tasks=False)
+    assert producer.build_request(TaskSpec(queue="default")).task.name == ""
+    assert producer.build_request(TaskSpec(queue="default", task_id="mine")).task.name == f"{ONE}/tasks/mine"
+    (result,) = enqueue(producer, [TaskSpec(queue="default")])
+    assert result.name == f"{ONE}/tasks/1"  # the fake's own numbering
+    assert fake.calls[0].task_id is None
+
+
+@pytest.mark.parametrize(
+    "code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED]
+)
+def test_a_lost_answer_is_created_once_and_reported_created(fake: FakeCloudTasks, code: grpc.StatusCode) -> None:
+    fake.fail(None, code, after_storing=True)  # stored, then the answer is lost
+    (result,) = enqueue(producer_for(fake), [TaskSpec(queue="bulk")])
+    first, retry = fake.calls
+    assert (first.stored, first.code, retry.code) == (True, code, grpc.StatusCode.ALREADY_EXISTS)
+    assert first.task_id == retry.task_id  # the same name on the retry
+    assert (result.status, result.attempts, result.error) == (Status.CREATED, 2, None)
+    assert list(fake.created) == [result.name]
+
+    fake.fail(None, code, after_storing=True)
+    with producer_for(fake) as producer:
+        blocking = producer.create_task(TaskSpec(queue="bulk"))
+    assert (blocking.status, blocking.attempts) == (Status.CREATED, 2)
+    assert len(fake.created) == 2
+
+
+def test_a_callers_name_keeps_its_meaning_after_a_lost_answer(fake: FakeCloudTasks) -> None:
+    # The caller's ID may have been taken by anyone (an earlier run): ALREADY_EXISTS stays DUPLICATE.
+    fake.fail("order-1", grpc.StatusCode.UNAVAILABLE, after_storing=True)
+    (result,) = enqueue(producer_for(fake), [TaskSpec(queue="bulk", task_id="order-1")])
+    assert (result.status, result.attempts) == (Status.DUPLICATE, 2)
+    assert len(fake.created) == 1
+
+
+def test_a_slow_answer_cut_off_by_the_deadline_is_created_once(fake: FakeCloudTasks) -> None:
+    fake.stall(None, 1.0)  # stored at once, answered after 1 s
+    retry = RetryPolicy(initial_backoff=0.01, attempt_timeout=0.2)
+    (result,) = enqueue(producer_for(fake, retry=retry), [TaskSpec(queue="bulk")])
+    assert (result.status, result.attempts) == (Status.CREATED, 2)
+    assert [c.code for c in fake.calls] == [grpc.StatusCode.OK, grpc.StatusCode.ALREADY_EXISTS]
+    assert len(fake.created) == 1
+
+
 # --- retries, duplicates, failures ---------------------------------------------------------------
 
 
@@ -339,16 +496,21 @@ def test_no_retry_on_other_codes(fake: FakeCloudTasks, code: grpc.StatusCode) ->
     assert len(fake.calls_for("bad")) == 2
 
 
-def test_deadline_exceeded_is_retried_for_named_tasks_only(fake: FakeCloudTasks) -> None:
+@pytest.mark.parametrize("code", [grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED])
+def test_ambiguous_failures_are_retried_unless_the_server_names_the_task(
+    fake: FakeCloudTasks, code: grpc.StatusCode
+) -> None:
     producer = producer_for(fake)
-    fake.fail("named", grpc.StatusCode.DEADLINE_EXCEEDED)
+    fake.fail("named", code)
     (named,) = enqueue(producer, [TaskSpec(queue="bulk", task_id="named")])
-    fake.fail(None, grpc.StatusCode.DEADLINE_EXCEEDED)  # the next call, whatever its task
-    (unnamed,) = enqueue(producer, [TaskSpec(queue="bulk")])
-    assert (named.status, named.attempts) == (Status.CREATED, 2)
-    # A retry could create a second copy of an unnamed task that did get created.
+    fake.fail(None, code)  # the next call, whatever its task: here one the library names
+    (auto_named,) = enqueue(producer, [TaskSpec(queue="bulk")])
+    assert [(r.status, r.attempts) for r in (named, auto_named)] == [(Status.CREATED, 2)] * 2
+    fake.fail(None, code)
+    (unnamed,) = enqueue(producer_for(fake, name_tasks=False), [TaskSpec(queue="bulk")])
+    # A retry could create a second copy of a server-named task that did get created.
     assert (unnamed.status, unnamed.attempts) == (Status.FAILED, 1)
-    assert isinstance(unnamed.error, api_exceptions.DeadlineExceeded)
+    assert isinstance(unnamed.error, api_exceptions.DeadlineExceeded | api_exceptions.Cancelled)
 
 
 def test_retries_run_out(fake: FakeCloudTasks) -> None:
@@ -413,6 +575,152 @@ def test_unreachable_server_is_a_failed_result_per_task() -> None:
     assert all(isinstance(r.error, api_exceptions.ServiceUnavailable) for r in results)
 
 
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_blocking_create_task_makes_exactly_max_attempts_calls(fake: FakeCloudTasks, attempts: int) -> None:
+    fake.fail("down", grpc.StatusCode.UNAVAILABLE, times=10)
+    retry = RetryPolicy(max_attempts=attempts, initial_backoff=0.001, max_backoff=0.001)
+    with producer_for(fake, retry=retry) as producer, pytest.raises(api_exceptions.ServiceUnavailable):
+        producer.create_task(TaskSpec(queue="bulk", task_id="down"))
+    assert len(fake.calls_for("down")) == attempts
+    fake.fail("up", grpc.StatusCode.UNAVAILABLE, times=attempts - 1)
+    with producer_for(fake, retry=retry) as producer:
+        assert producer.create_task(TaskSpec(queue="bulk", task_id="up")).attempts == attempts
+
+
+def test_retries_stop_when_the_time_budget_is_spent(fake: FakeCloudTasks) -> None:
+    """No attempt starts after total_timeout since the first; without max_attempts that is the only bound."""
+    fake.fail(None, grpc.StatusCode.UNAVAILABLE, times=1000)
+    retry = RetryPolicy(initial_backoff=0.02, max_backoff=0.02, total_timeout=0.5)
+    assert retry.max_attempts is None
+    (result,) = enqueue(producer_for(fake, retry=retry), [TaskSpec(queue="bulk")])
+    with producer_for(fake, retry=retry) as producer, pytest.raises(api_exceptions.ServiceUnavailable):
+        producer.create_task(TaskSpec(queue="bulk"))
+    batch_calls, blocking_calls = fake.calls[: result.attempts], fake.calls[result.attempts :]
+    assert result.status is Status.FAILED
+    for calls in (batch_calls, blocking_calls):
+        assert len(calls) > 5  # retried many times (the old 5-attempt cap is gone) ...
+        assert calls[-1].at - calls[0].at <= 0.5  # ... but never past the budget
+
+
+def test_the_first_attempt_gets_a_whole_attempt_timeout_and_retries_what_is_left(fake: FakeCloudTasks) -> None:
+    fake.stall(None, 5.0, times=10)  # every answer comes too late
+    retry = RetryPolicy(initial_backoff=0.01, max_backoff=0.01, attempt_timeout=0.4, total_timeout=0.6)
+    (result,) = enqueue(producer_for(fake, retry=retry), [TaskSpec(queue="bulk")])
+    assert (result.status, type(result.error)) == (Status.FAILED, api_exceptions.DeadlineExceeded)
+    timeouts = [c.timeout for c in fake.calls]
+    assert len(timeouts) == 2
+    assert timeouts[0] is not None
+    assert timeouts[1] is not None
+    assert 0.3 < timeouts[0] <= 0.4  # the whole attempt_timeout (less the trip to the server)
+    assert timeouts[1] <= 0.2  # cut to the ~0.19 s left of the 0.6 s budget, not another 0.4 s
+
+
+def test_under_a_lasting_outage_a_batch_gives_up_once_not_per_wave() -> None:
+    """Once no healthy answer has come for total_timeout, tasks still to start get one attempt each."""
+    with socket.socket() as sock:  # a free loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    retry = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, total_timeout=0.5)
+    producer = Producer(OUTPUTS, emulator_host=address, retry=retry, max_concurrency=4)
+    results = asyncio.run(producer.enqueue_many([TaskSpec(queue="default")] * 40))
+    assert {r.status for r in results} == {Status.FAILED}
+    assert all(isinstance(r.error, api_exceptions.ServiceUnavailable) for r in results)
+    assert min(r.attempts for r in results[:4]) > 1  # the first wave retried
+    assert [r.attempts for r in results[-8:]] == [1] * 8  # the rest did not wait all over again
+
+
+class ScriptedAsyncClient:
+    """An AsyncTaskCreator raising a given exception for given bodies, creating the rest."""
+
+    def __init__(self, errors: dict[bytes, Exception]) -> None:
+        self.errors = errors
+        self.calls: list[bytes] = []
+
+    async def create_task(self, *, request: tasks_v2.CreateTaskRequest, retry: Any, timeout: float) -> tasks_v2.Task:
+        body = request.task.http_request.body
+        self.calls.append(body)
+        if body in self.errors:
+            raise self.errors[body]
+        return tasks_v2.Task(name=request.task.name)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RefreshError("invalid_grant: token expired"), ssl.SSLError("certificate verify failed"), KeyError("bug")],
+)
+def test_a_non_api_exception_fails_that_task_only(error: Exception) -> None:
+    client = ScriptedAsyncClient({b"2": error})
+    specs = [TaskSpec(queue="bulk", body=str(i).encode()) for i in range(5)]
+    results = asyncio.run(Producer(OUTPUTS, async_client=client, retry=FAST).enqueue_many(specs))
+    assert [r.status for r in results] == [Status.CREATED] * 2 + [Status.FAILED] + [Status.CREATED] * 2
+    assert (results[2].error, results[2].attempts) == (error, 1)  # not retried: not a transient API error
+    assert sorted(client.calls) == [b"0", b"1", b"2", b"3", b"4"]
+
+
+# --- batches: intake, progress, interruption -------------------------------------------------------
+
+
+def test_on_result_sees_every_result_once(fake: FakeCloudTasks) -> None:
+    seen: list[EnqueueResult] = []
+    specs = [TaskSpec(queue="bulk"), TaskSpec(queue="nope"), *[TaskSpec(queue="bulk")] * 30]
+    results = asyncio.run(producer_for(fake, max_concurrency=5).enqueue_many(specs, on_result=seen.append))
+    assert sorted(seen, key=lambda r: r.index) == results
+    assert len(seen) == 32
+
+
+def failing_source(n: int) -> Iterator[TaskSpec]:
+    for i in range(n):
+        yield TaskSpec.of_json("bulk", {"i": i})
+    raise ConnectionError("orders database went away")
+
+
+def test_a_source_that_raises_stops_intake_and_hands_back_every_result(fake: FakeCloudTasks) -> None:
+    fake.delay = 0.005  # tasks are in flight when the source fails
+    with pytest.raises(EnqueueInterruptedError) as err:
+        asyncio.run(producer_for(fake, max_concurrency=7).enqueue_many(failing_source(50)))
+    interrupted = err.value
+    assert isinstance(interrupted.__cause__, ConnectionError)
+    assert "the task source raised ConnectionError: orders database went away" in str(interrupted)
+    assert "the 50 taken were finished (50 ok, 0 failed)" in str(interrupted)
+    assert [r.index for r in interrupted.results] == list(range(50))
+    assert {r.status for r in interrupted.results} == {Status.CREATED}
+    assert sorted(r.name or "" for r in interrupted.results) == sorted(fake.created)  # in-flight ones finished
+
+
+def test_resuming_after_an_interruption_creates_each_task_once(fake: FakeCloudTasks) -> None:
+    """The README's recipe: a bad record stops the source; resume from len(results) once it is fixed."""
+    orders: list[dict[str, Any]] = [{"order": i, "customer": f"c{i % 7}"} for i in range(100)]
+    del orders[60]["customer"]
+    producer = producer_for(fake, max_concurrency=8)
+
+    def specs(batch: list[dict[str, Any]]) -> Iterator[TaskSpec]:
+        return (TaskSpec.of_json("bulk", o, shard_key=o["customer"]) for o in batch)
+
+    with pytest.raises(EnqueueInterruptedError) as err:
+        asyncio.run(producer.enqueue_many(specs(orders)))
+    assert isinstance(err.value.__cause__, KeyError)
+    done = err.value.results
+    orders[60]["customer"] = "c4"
+    rest = asyncio.run(producer.enqueue_many(specs(orders[len(done) :])))
+    stored = Counter(json.loads(tasks_v2.Task.deserialize(t).http_request.body)["order"] for t in fake.created.values())
+    assert stored == Counter(range(100))  # each order once: none lost, none twice
+    assert len(done) + len(rest) == 100
+
+
+def test_a_progress_callback_that_raises_stops_intake_the_same_way(fake: FakeCloudTasks) -> None:
+    def on_result(result: EnqueueResult) -> None:
+        if result.index == 3:
+            raise RuntimeError("progress bar closed")
+
+    specs = (TaskSpec(queue="bulk") for _ in range(100))
+    with pytest.raises(EnqueueInterruptedError) as err:
+        asyncio.run(producer_for(fake, max_concurrency=2).enqueue_many(specs, on_result=on_result))
+    results = err.value.results
+    assert "on_result raised RuntimeError: progress bar closed" in str(err.value)
+    assert 4 <= len(results) < 100
+    assert len(fake.created) == len(results)  # nothing taken is left unreported
+
+
 # --- policy and server plumbing ------------------------------------------------------------------
 
 
@@ -428,11 +736,32 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_attempts": 0}, {"initial_backoff": 2.0, "max_backoff": 1.0}, {"multiplier": 0.5}, {"attempt_timeout": 0}],
+    [
+        {"max_attempts": 0},
+        {"initial_backoff": 2.0, "max_backoff": 1.0},
+        {"multiplier": 0.5},
+        {"attempt_timeout": 0},
+        {"total_timeout": -0.001},
+    ],
 )
 def test_bad_retry_policy(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=r"must be at least 1|need 0"):
+    with pytest.raises(ValueError, match=r"must be at least 1|need 0|must be 0 or more seconds"):
         RetryPolicy(**kwargs)
+
+
+def test_the_public_api_stays_compatible() -> None:
+    """Callers written against 0.1.0 keep working: names, positional order, result fields."""
+    import task_worker_producer
+
+    assert {"Producer", "TaskSpec", "Status", "EnqueueResult", "RetryPolicy", "StackOutputs", "EnqueueError"} <= set(
+        task_worker_producer.__all__
+    )
+    policy = RetryPolicy(5, 0.1, 10.0, 2.0, 20.0)  # positional, as before total_timeout existed
+    assert (policy.max_attempts, policy.attempt_timeout) == (5, 20.0)
+    producer = Producer(OUTPUTS, None, None, None, policy, 7, random.Random(0), None)
+    assert (producer.retry, producer.max_concurrency, producer.name_tasks) == (policy, 7, True)
+    result = EnqueueResult(3, Status.CREATED, "bulk", SHARDS[0], "n", 1, None)
+    assert (result.index, result.ok, [s.value for s in Status]) == (3, True, ["created", "duplicate", "failed"])
 
 
 def test_bad_concurrency() -> None:

@@ -7,7 +7,7 @@ producer.create_task(TaskSpec.of_json("default", {"order": 42}, task_id="order-4
 results = asyncio.run(producer.enqueue_many(TaskSpec.of_json("bulk", o) for o in orders))
 """
 
-from .errors import EnqueueError
+from .errors import EnqueueError, EnqueueInterruptedError
 from .limits import MAX_DISPATCH_DEADLINE, MAX_SCHEDULE_AHEAD, MAX_TASK_BYTES, MIN_DISPATCH_DEADLINE
 from .outputs import QueueTarget, StackOutputs
 from .producer import EnqueueResult, Producer, RetryPolicy, Status
@@ -20,6 +20,7 @@ __all__ = [
     "MAX_TASK_BYTES",
     "MIN_DISPATCH_DEADLINE",
     "EnqueueError",
+    "EnqueueInterruptedError",
     "EnqueueResult",
     "Producer",
     "QueueTarget",

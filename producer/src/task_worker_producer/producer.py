@@ -6,7 +6,8 @@ import asyncio
 import enum
 import random
 import time
-from collections.abc import AsyncIterator, Iterable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,17 +17,28 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core.client_options import ClientOptions
 from google.cloud import tasks_v2
 
-from .errors import EnqueueError
+from .errors import EnqueueError, EnqueueInterruptedError
 from .limits import MAX_TASK_BYTES
 from .outputs import QueueTarget, StackOutputs
 from .sharding import random_shard, shard_for_key
-from .tasks import TaskSpec, check_task_id, resolve_dispatch_deadline, resolve_schedule
+from .tasks import TaskSpec, check_spec, check_task_id, resolve_dispatch_deadline, resolve_schedule
 
 # google-cloud-tasks' own per-call default for CreateTask (transports/base.py: default_timeout=20.0).
 DEFAULT_ATTEMPT_TIMEOUT = 20.0
+# How long a task keeps retrying. gRPC reconnects a dropped channel after 1 s, then 1.6x longer each
+# time (up to 120 s, ±20 %: grpc/doc/connection-backoff.md), failing calls fast in between; 60 s
+# outlasts the first five reconnect attempts, so outages of ~20 s fail no task.
+DEFAULT_TOTAL_TIMEOUT = 60.0
 DEFAULT_MAX_CONCURRENCY = 100
 _CreateTaskRequestPb: Any = tasks_v2.CreateTaskRequest.pb()
 _POST = int(tasks_v2.HttpMethod.POST)
+
+
+# A local server (emulator_host) that restarts is back within a second or so: reconnect at least
+# once a second instead of gRPC's default backoff (1 s growing 1.6x to 120 s), which would keep
+# a channel idle for seconds after the server is back. Google's endpoint keeps gRPC's defaults.
+_LOCAL_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)]
+_PENDING: Any = None  # a result slot whose task is still in flight
 
 
 class TaskCreator(Protocol):
@@ -45,17 +57,17 @@ class AsyncTaskCreator(Protocol):
 
 class Status(enum.StrEnum):
     CREATED = "created"
-    DUPLICATE = "duplicate"  # ALREADY_EXISTS: a task of that name exists or existed recently
+    DUPLICATE = "duplicate"  # ALREADY_EXISTS for a caller's task_id: a task of that name exists or existed recently
     FAILED = "failed"
 
 
 @dataclass(frozen=True)
 class EnqueueResult:
-    """What became of one task. `name` is the full task name (server-assigned for unnamed tasks)."""
+    """What became of one task. `name` is the full task name (the library's or the caller's)."""
 
     index: int  # position in the batch (0 for create_task)
     status: Status
-    queue: str  # queue key
+    queue: str  # queue key ("" when the spec was not a TaskSpec with a str queue)
     parent: str | None  # the shard's queue path; None when the task was refused before a shard was picked
     name: str | None = None
     attempts: int = 0  # CreateTask calls made; 0 when refused before sending
@@ -69,37 +81,41 @@ class EnqueueResult:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Which CreateTask failures are retried, how often, and how long to wait in between.
+    """Which CreateTask failures are retried, for how long, and how long to wait in between.
 
-    Google's guidance (AIP-194, "Automatic retry configuration"): retry UNAVAILABLE; never
-    INVALID_ARGUMENT, CANCELLED, DATA_LOSS; INTERNAL and UNKNOWN surface at once;
-    RESOURCE_EXHAUSTED "may be retryable" when it is not a spent quota but a short overload,
-    which is what a Cloud Tasks queue answers while it scales (Cloud Tasks "Manage scaling
-    risks": "increased task creation errors"). So UNAVAILABLE and RESOURCE_EXHAUSTED are retried
-    with exponential backoff and jitter, a bounded number of times.
+    Every task is named before it is sent (the caller's `task_id`, else a random ID the library
+    makes once per task), so a retry can never add a second task: if an earlier attempt was
+    stored and only its answer was lost, the retry meets ALREADY_EXISTS. That makes every
+    transient failure safe to retry: UNAVAILABLE (what a dropped or refused connection gives,
+    and AIP-194's retryable code), RESOURCE_EXHAUSTED (a queue scaling up: Cloud Tasks "Manage
+    scaling risks"), DEADLINE_EXCEEDED and CANCELLED (the call's fate is unknown). INVALID_ARGUMENT,
+    PERMISSION_DENIED, NOT_FOUND, INTERNAL, UNKNOWN and the rest surface at once (AIP-194).
+    Tasks left to the server to name (`Producer(name_tasks=False)`) retry UNAVAILABLE and
+    RESOURCE_EXHAUSTED only: an ambiguous failure retried could create a second copy.
 
-    DEADLINE_EXCEEDED is retried only for named tasks: an unnamed CreateTask that timed out
-    may still have created its task, and a retry would add a second one; a named retry is safe
-    because Cloud Tasks answers ALREADY_EXISTS. (Google's generated client retries CreateTask on
-    nothing at all, since it cannot know whether a task is named.)
+    A task retries until `total_timeout` seconds have passed since its first attempt (the last
+    attempt's deadline is cut to fit), or until `max_attempts` calls if that is set.
     """
 
-    max_attempts: int = 5
+    max_attempts: int | None = None  # None: bounded by total_timeout alone
     initial_backoff: float = 0.1  # seconds
     max_backoff: float = 10.0
     multiplier: float = 2.0
     attempt_timeout: float = DEFAULT_ATTEMPT_TIMEOUT
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1 (or None), got {self.max_attempts}")
         if not 0 <= self.initial_backoff <= self.max_backoff or self.multiplier < 1 or self.attempt_timeout <= 0:
             raise ValueError("need 0 <= initial_backoff <= max_backoff, multiplier >= 1 and attempt_timeout > 0")
+        if self.total_timeout < 0:
+            raise ValueError(f"total_timeout must be 0 or more seconds, got {self.total_timeout}")
 
     def retryable(self, error: Exception, named: bool) -> bool:
         if isinstance(error, api_exceptions.ServiceUnavailable | api_exceptions.TooManyRequests):
             return True  # UNAVAILABLE; RESOURCE_EXHAUSTED maps to TooManyRequests (HTTP 429)
-        return named and isinstance(error, api_exceptions.DeadlineExceeded)
+        return named and isinstance(error, api_exceptions.DeadlineExceeded | api_exceptions.Cancelled)
 
     def backoff(self, retry: int, rng: random.Random) -> float:
         """Seconds to wait before retry number `retry` (1 for the first retry).
@@ -109,6 +125,55 @@ class RetryPolicy:
         """
         step = min(self.max_backoff, self.initial_backoff * self.multiplier ** (retry - 1))
         return step / 2 + rng.uniform(0, step / 2)
+
+
+class _Retrying:
+    """One task's retry state: attempts made and the time left.
+
+    `since` is when the budget started counting: the task's first attempt or, in a batch, the
+    batch's last healthy answer if that is earlier, so under a lasting outage a whole batch gives
+    up after `total_timeout`, not each wave of `max_concurrency` tasks in turn.
+    """
+
+    __slots__ = ("attempt", "deadline", "named", "policy")
+
+    def __init__(self, policy: RetryPolicy, named: bool, since: float) -> None:
+        self.policy = policy
+        self.named = named
+        self.deadline = since + policy.total_timeout
+        self.attempt = 0
+
+    def timeout(self) -> float:
+        """The next attempt's deadline: the first gets a whole attempt, retries what is left."""
+        if self.attempt == 1:
+            return self.policy.attempt_timeout
+        return max(0.001, min(self.policy.attempt_timeout, self.deadline - time.monotonic()))
+
+    def wait_before_retry(self, error: Exception, rng: random.Random) -> float | None:
+        """Seconds to wait before retrying after `error`, or None: give up."""
+        policy = self.policy
+        if not policy.retryable(error, self.named):
+            return None
+        if policy.max_attempts is not None and self.attempt >= policy.max_attempts:
+            return None
+        wait = policy.backoff(self.attempt, rng)
+        return wait if time.monotonic() + wait < self.deadline else None
+
+
+class _Batch:
+    """What the tasks of one enqueue_many call share: when the server last answered healthily."""
+
+    __slots__ = ("last_answer",)
+
+    def __init__(self) -> None:
+        self.last_answer = time.monotonic()
+
+
+def _generated_task_id() -> str:
+    # 122 random bits as 32 hex digits: evenly spread from the first character, as Google asks of
+    # task IDs ("hashed strings ... recommended"; sequential IDs raise latency and error rates).
+    # From the OS's randomness, never from `Producer.rng`: a seeded rng would repeat names across runs.
+    return uuid.uuid4().hex
 
 
 @dataclass(eq=False)
@@ -126,6 +191,10 @@ class Producer:
     shorter one Cloud Tasks retries while the first attempt still runs. Delivery is at least once
     either way, so handlers must be idempotent.
 
+    Tasks without a `task_id` get a random name, made once and kept across retries, so that each
+    is created exactly once even when an answer is lost (`name_tasks=False` leaves naming to the
+    server: lower CreateTask latency, but a retry after a lost answer may add a second copy).
+
     Clients: by default Google's `CloudTasksClient` (blocking calls) and, per `enqueue_many` call,
     a `CloudTasksAsyncClient`, with Application Default Credentials. Pass `client` / `async_client`
     to use your own, or `emulator_host="127.0.0.1:PORT"` for a plaintext local server (such as
@@ -140,6 +209,7 @@ class Producer:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     rng: random.Random = field(default_factory=random.Random)
     client_options: ClientOptions | None = None  # e.g. ClientOptions(quota_project_id=...)
+    name_tasks: bool = True  # name tasks without a task_id, for exactly-once creation
 
     def __post_init__(self) -> None:
         if self.max_concurrency < 1:
@@ -158,12 +228,25 @@ class Producer:
         return queue.paths[random_shard(len(queue.paths), self.rng)]
 
     def build_request(self, spec: TaskSpec, *, now: datetime | None = None) -> tasks_v2.CreateTaskRequest:
-        """The CreateTaskRequest for `spec`; raises EnqueueError for anything Cloud Tasks would refuse."""
+        """The CreateTaskRequest for `spec`; raises EnqueueError for anything Cloud Tasks would refuse.
+
+        A task without a `task_id` gets a fresh random name on each call (unless `name_tasks` is off).
+        """
+        return self._build(spec, now)[0]
+
+    def _build(self, spec: object, now: datetime | None) -> tuple[tasks_v2.CreateTaskRequest, bool]:
+        """The request, and whether its name is the library's; any failure to build is an EnqueueError."""
+        try:
+            return self._build_checked(check_spec(spec), now)
+        except EnqueueError:
+            raise
+        except Exception as exc:  # a case the checks above missed: still the caller's input, still typed
+            raise EnqueueError(f"cannot build the task: {type(exc).__name__}: {exc}") from exc
+
+    def _build_checked(self, spec: TaskSpec, now: datetime | None) -> tuple[tasks_v2.CreateTaskRequest, bool]:
         queue = self.outputs.queue(spec.queue)
         schedule_time = resolve_schedule(spec.delay, spec.schedule_time, now or datetime.now(UTC))
         deadline = resolve_dispatch_deadline(spec.dispatch_deadline, self.outputs.timeout_seconds)
-        if not isinstance(spec.body, bytes):
-            raise EnqueueError(f"task body must be bytes, got {type(spec.body).__name__}")
 
         parent = self.pick_shard(queue, spec)
         # Built on the protobuf message itself (6x faster than through proto-plus), then wrapped.
@@ -176,8 +259,12 @@ class Producer:
         http_request.body = spec.body
         if spec.content_type:
             http_request.headers["Content-Type"] = spec.content_type  # Cloud Tasks sets none itself
+        generated = False
         if spec.task_id is not None:
             task.name = f"{parent}/tasks/{check_task_id(spec.task_id)}"
+        elif self.name_tasks:
+            task.name = f"{parent}/tasks/{_generated_task_id()}"
+            generated = True
         if schedule_time is not None:
             task.schedule_time.FromDatetime(schedule_time)
         if deadline is not None:
@@ -189,77 +276,134 @@ class Producer:
                 f"task too large: {size} bytes serialized (body {len(spec.body)} bytes); "
                 f"Cloud Tasks takes at most 1 MB per task, checked here as {MAX_TASK_BYTES} bytes"
             )
-        return tasks_v2.CreateTaskRequest.wrap(request)
+        return tasks_v2.CreateTaskRequest.wrap(request), generated
 
     # --- one task, blocking -----------------------------------------------------------------
 
     def create_task(self, spec: TaskSpec, *, now: datetime | None = None) -> EnqueueResult:
         """Create one task, retrying per `retry`; returns a CREATED or DUPLICATE result.
 
-        Raises EnqueueError for bad input (nothing sent) and the last Google API error when the
-        task could not be created.
+        Raises EnqueueError for bad input of any kind (nothing sent), and the last error when the
+        task could not be created: a Google API error, or whatever else the transport raised.
         """
-        request = self.build_request(spec, now=now)
+        request, generated = self._build(spec, now)
         client = self._sync_client()
-        named = bool(request.task.name)
-        for attempt in range(1, self.retry.max_attempts + 1):
+        retrying = _Retrying(self.retry, bool(request.task.name), time.monotonic())
+        while True:
+            retrying.attempt += 1
             try:
-                task = client.create_task(request=request, retry=None, timeout=self.retry.attempt_timeout)
+                task = client.create_task(request=request, retry=None, timeout=retrying.timeout())
             except api_exceptions.AlreadyExists:
-                return self._result(0, spec, request, Status.DUPLICATE, request.task.name, attempt)
+                status = Status.CREATED if generated else Status.DUPLICATE
+                return self._result(0, spec, request, status, request.task.name, retrying.attempt)
             except api_exceptions.GoogleAPICallError as exc:
-                if attempt == self.retry.max_attempts or not self.retry.retryable(exc, named):
+                wait = retrying.wait_before_retry(exc, self.rng)
+                if wait is None:
                     raise
-                time.sleep(self.retry.backoff(attempt, self.rng))
+                time.sleep(wait)
             else:
-                return self._result(0, spec, request, Status.CREATED, task.name, attempt)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                return self._result(0, spec, request, Status.CREATED, task.name, retrying.attempt)
 
     # --- many tasks, concurrently -----------------------------------------------------------
 
-    async def enqueue_many(self, specs: Iterable[TaskSpec], *, now: datetime | None = None) -> list[EnqueueResult]:
+    async def enqueue_many(
+        self,
+        specs: Iterable[TaskSpec],
+        *,
+        now: datetime | None = None,
+        on_result: Callable[[EnqueueResult], object] | None = None,
+    ) -> list[EnqueueResult]:
         """Create every task in `specs`, at most `max_concurrency` calls in flight; one result per task, in order.
 
-        Never raises for a task's own failure: bad input and API errors become FAILED results
-        carrying the error, ALREADY_EXISTS a DUPLICATE. `specs` may be a generator; it is read
-        as the calls go, so a long one is not held in memory twice.
+        Never raises for a task's own failure: bad input of any type is a FAILED result carrying an
+        EnqueueError (attempts 0), and API or transport errors are FAILED results carrying the error.
+        `specs` may be a generator; it is read as the calls go, so a long one is not held in memory.
+        If it raises, no more tasks are taken, those in flight finish, and EnqueueInterruptedError is
+        raised with every result so far. `on_result` is called with each result as it is known
+        (in completion order), e.g. to drive a progress bar; if it raises, the same happens.
         """
-        results: dict[int, EnqueueResult] = {}
-        pending = iter(enumerate(specs))
+        try:
+            source = iter(specs)
+        except TypeError:
+            raise EnqueueError(f"specs must be an iterable of TaskSpec, got {type(specs).__name__}") from None
+        results: list[EnqueueResult] = []
+        batch = _Batch()
+        stop: list[tuple[str, Exception]] = []  # why intake stopped: the first cause only
 
         async with self._batch_client() as client:
 
             async def worker() -> None:
                 # One shared iterator: asyncio switches only at awaits, so each item is taken once.
-                for index, spec in pending:
-                    results[index] = await self._create_async(client, index, spec, now)
+                while not stop:
+                    try:
+                        spec = next(source)
+                    except StopIteration:
+                        return
+                    except Exception as exc:
+                        stop.append(("the task source", exc))
+                        return
+                    index = len(results)
+                    results.append(_PENDING)
+                    result = await self._create_async(client, index, spec, now, batch)
+                    results[index] = result
+                    if on_result is not None:
+                        try:
+                            on_result(result)
+                        except Exception as exc:
+                            stop.append(("on_result", exc))
+                            return
 
-            async with asyncio.TaskGroup() as group:
-                for _ in range(self.max_concurrency):
-                    group.create_task(worker())
-        return [results[i] for i in range(len(results))]
+            # The workers never raise for a task (see _create_async), so none can end the others.
+            await asyncio.gather(*(worker() for _ in range(self.max_concurrency)))
+        if stop:
+            where, cause = stop[0]
+            failed = sum(1 for r in results if r.status is Status.FAILED)
+            raise EnqueueInterruptedError(
+                f"enqueue_many stopped taking tasks after {len(results)}: {where} raised "
+                f"{type(cause).__name__}: {cause}; the {len(results)} taken were finished "
+                f"({len(results) - failed} ok, {failed} failed) and are in .results",
+                results,
+            ) from cause
+        return results
 
     async def _create_async(
-        self, client: AsyncTaskCreator, index: int, spec: TaskSpec, now: datetime | None
+        self, client: AsyncTaskCreator, index: int, spec: object, now: datetime | None, batch: _Batch
     ) -> EnqueueResult:
+        """One task's whole life in a batch; returns its result and raises nothing but cancellation."""
         try:
-            request = self.build_request(spec, now=now)
+            request, generated = self._build(spec, now)
         except EnqueueError as exc:
-            return EnqueueResult(index, Status.FAILED, spec.queue, None, attempts=0, error=exc)
-        named = bool(request.task.name)
-        attempt = 0
+            queue = spec.queue if isinstance(spec, TaskSpec) and isinstance(spec.queue, str) else ""
+            return EnqueueResult(index, Status.FAILED, queue, None, attempts=0, error=exc)
+        assert isinstance(spec, TaskSpec)  # _build checked it
+        retrying = _Retrying(self.retry, bool(request.task.name), min(time.monotonic(), batch.last_answer))
+        retrying.deadline = max(retrying.deadline, time.monotonic())  # every task gets one attempt
         while True:
-            attempt += 1
+            retrying.attempt += 1
             try:
-                task = await client.create_task(request=request, retry=None, timeout=self.retry.attempt_timeout)
+                task = await client.create_task(request=request, retry=None, timeout=retrying.timeout())
             except api_exceptions.AlreadyExists:
-                return self._result(index, spec, request, Status.DUPLICATE, request.task.name, attempt)
-            except Exception as exc:  # anything else (auth, transport) is this task's failure, not the batch's
-                if attempt < self.retry.max_attempts and self.retry.retryable(exc, named):
-                    await asyncio.sleep(self.retry.backoff(attempt, self.rng))
-                    continue
-                return self._result(index, spec, request, Status.FAILED, request.task.name or None, attempt, exc)
-            return self._result(index, spec, request, Status.CREATED, task.name, attempt)
+                batch.last_answer = time.monotonic()
+                # The library's random name can only exist because an earlier attempt stored it.
+                status = Status.CREATED if generated else Status.DUPLICATE
+                return self._result(index, spec, request, status, request.task.name, retrying.attempt)
+            except api_exceptions.GoogleAPICallError as exc:
+                wait = retrying.wait_before_retry(exc, self.rng)
+                if wait is None:
+                    if not self.retry.retryable(exc, retrying.named):
+                        batch.last_answer = time.monotonic()  # the server answered: it is up
+                    return self._failed(index, spec, request, retrying.attempt, exc)
+                await asyncio.sleep(wait)
+            except Exception as exc:  # auth, TLS, a bug in a transport callback: this task's failure only
+                return self._failed(index, spec, request, retrying.attempt, exc)
+            else:
+                batch.last_answer = time.monotonic()
+                return self._result(index, spec, request, Status.CREATED, task.name, retrying.attempt)
+
+    def _failed(
+        self, index: int, spec: TaskSpec, request: tasks_v2.CreateTaskRequest, attempts: int, error: Exception
+    ) -> EnqueueResult:
+        return self._result(index, spec, request, Status.FAILED, request.task.name or None, attempts, error)
 
     @staticmethod
     def _result(
@@ -281,7 +425,8 @@ class Producer:
                 import grpc
                 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
-                transport = CloudTasksGrpcTransport(channel=grpc.insecure_channel(self.emulator_host))
+                channel = grpc.insecure_channel(self.emulator_host, options=_LOCAL_CHANNEL_OPTIONS)
+                transport = CloudTasksGrpcTransport(channel=channel)
                 self.client = tasks_v2.CloudTasksClient(transport=transport)
             else:
                 self.client = tasks_v2.CloudTasksClient(client_options=self.client_options)
@@ -298,7 +443,7 @@ class Producer:
             import grpc
             from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcAsyncIOTransport
 
-            channel = grpc.aio.insecure_channel(self.emulator_host)
+            channel = grpc.aio.insecure_channel(self.emulator_host, options=_LOCAL_CHANNEL_OPTIONS)
             client = tasks_v2.CloudTasksAsyncClient(transport=CloudTasksGrpcAsyncIOTransport(channel=channel))
         else:
             client = tasks_v2.CloudTasksAsyncClient(client_options=self.client_options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from .errors import EnqueueError
@@ -62,6 +62,38 @@ class TaskSpec:
             schedule_time=schedule_time,
             dispatch_deadline=dispatch_deadline,
         )
+
+
+# Each field's accepted types, for a message naming the field when a caller passes something else
+# (an int shard key, a str schedule time, ...): the type hints are not enforced at runtime.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "queue": (str,),
+    "body": (bytes,),
+    "content_type": (str, type(None)),
+    "task_id": (str, type(None)),
+    "shard_key": (str, type(None)),
+    "delay": (timedelta, type(None)),
+    "schedule_time": (datetime, type(None)),
+    "dispatch_deadline": (timedelta, type(None)),
+}
+_TYPE_NAMES = {str: "a str", bytes: "bytes", timedelta: "a datetime.timedelta", datetime: "a datetime.datetime"}
+
+
+_SPEC_FIELDS = tuple((f.name, _FIELD_TYPES[f.name]) for f in fields(TaskSpec))  # KeyError here: a new field
+
+
+def check_spec(spec: object) -> TaskSpec:
+    """`spec` itself if it is a TaskSpec whose every field has a type the library takes; else EnqueueError."""
+    if not isinstance(spec, TaskSpec):
+        hint = " (build one with TaskSpec(**d) or TaskSpec.of_json(...))" if isinstance(spec, dict) else ""
+        raise EnqueueError(f"expected a TaskSpec, got {type(spec).__name__}{hint}")
+    for name, allowed in _SPEC_FIELDS:
+        value = getattr(spec, name)
+        if not isinstance(value, allowed):
+            wanted = " or ".join(_TYPE_NAMES.get(t, "None") for t in allowed)
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "..."
+            raise EnqueueError(f"TaskSpec.{name} must be {wanted}, got {type(value).__name__} {shown}")
+    return spec
 
 
 def check_task_id(task_id: str) -> str:
