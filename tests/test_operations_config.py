@@ -47,7 +47,7 @@ MINUTES = ("backlogMinutes", "failingMinutes", "delayMinutes")
 SERVICE_MINUTES = ("errorMinutes", "latencyMinutes", "saturationMinutes")
 
 # (field, values at the limits, values one past them): written out, never read from settings'
-# constants, so a changed constant fails here (tools/mutate_limits.py checks that it does).
+# constants, so a changed constant fails here (dev/mutate_limits.py checks that it does).
 LIMITS: list[tuple[str, list[Any], list[Any]]] = [
     *[(f, [1, 1440], [0, 1441]) for f in MINUTES + SERVICE_MINUTES],
     ("backlogDepth", [1, 2_147_483_647], [0, 2_147_483_648]),

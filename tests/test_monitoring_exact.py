@@ -1,4 +1,4 @@
-"""The monitoring component's grouping, filters, policies and dashboard, exact (mutation run, docs/testing.md).
+"""The monitoring component's grouping, filters, policies and dashboard, exact (written out whole).
 
 Each case writes out the whole expected value: filters from the filter language's terms, limits from
 Google's own words (the discovery documents shipped with google-api-python-client), never from the

@@ -1,4 +1,4 @@
-"""settings.py's checks with their exact messages, and the values they normalize (mutation run, docs/testing.md).
+"""The settings' checks with their exact messages, and the values they normalize.
 
 Each case writes out the whole problem (key, value as shown, what is allowed), so a check that
 fires with another message, or a neighbour check firing instead, fails here. Expectations are

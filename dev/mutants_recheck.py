@@ -28,8 +28,8 @@ also runs each timed-out mutant `--fresh` on its kill tests (a new Python, 60 s)
 `timeout fresh:<result>` (`fresh:1` a plain kill, `fresh:timeout` the same hang there).
 
     cd mutants && cp ../tests/test_*.py tests/      # after `mutmut run` made mutants/, with new tests
-    PYTHONPATH=$PWD ../.venv/bin/python ../tools/mutants_recheck.py names.txt > results.txt
-    PYTHONPATH=$PWD ../.venv/bin/python ../tools/mutants_recheck.py --fresh survivors.txt
+    PYTHONPATH=$PWD ../.venv/bin/python ../dev/mutants_recheck.py names.txt > results.txt
+    PYTHONPATH=$PWD ../.venv/bin/python ../dev/mutants_recheck.py --fresh survivors.txt
 """
 
 from __future__ import annotations
@@ -44,30 +44,30 @@ from types import FrameType
 
 KILL_TESTS = {
     # Before "components.": the first prefix that matches wins.
-    "components.monitoring.": ["tests/test_mutation_kills_monitoring.py", "tests/test_monitoring.py"],
+    "components.monitoring.": ["tests/test_monitoring_exact.py", "tests/test_monitoring.py"],
     "settings.": [
-        "tests/test_mutation_kills_validators.py",
-        "tests/test_mutation_kills_settings.py",
+        "tests/test_cross_field_validators.py",
+        "tests/test_settings_messages.py",
         "tests/test_limits.py",
-        "tests/test_mutation_kills_operations.py",
+        "tests/test_operations_config_exact.py",
         "tests/test_operations_config.py",
     ],
     "components.": [
-        "tests/test_mutation_kills_components.py",
-        "tests/test_mutation_kills_naming.py",
-        "tests/test_mutation_kills_operations.py",
+        "tests/test_component_resources_exact.py",
+        "tests/test_names.py",
+        "tests/test_operations_config_exact.py",
         "tests/test_operations_config.py",
         "tests/test_dead_letter.py",
     ],
     "policy.": [
-        "tests/test_mutation_kills_policy.py",
+        "tests/test_policy_messages.py",
         "tests/test_policy_dead_letter.py",
-        "tests/test_mutation_kills_operations.py",
+        "tests/test_operations_config_exact.py",
     ],
 }
 WIDER = {
     "components.monitoring.": [
-        "tests/test_mutation_kills_operations.py",
+        "tests/test_operations_config_exact.py",
         "tests/test_operations_config.py",
         "tests/test_sharding.py",
         "tests/test_stack.py",

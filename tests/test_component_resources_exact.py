@@ -1,4 +1,4 @@
-"""The components' resources, options and outputs, written out (mutation run, docs/testing.md).
+"""The components' resources, options and outputs, each field written out: a changed one fails here.
 
 Two stacks cover every branch of components/{apis,invoker,queue,service,task_worker}.py: one with
 secrets (two names of one secret, one in another project), Direct VPC egress, both probes, a named

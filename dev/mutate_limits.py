@@ -7,8 +7,8 @@ changes one number there, runs the limit tests (settings: tests/test_limits.py a
 settings/validators kill tests; producer: producer/tests) and
 reports whether they fail (killed) or pass (survived). Run by hand, never in CI (about 3 minutes):
 
-    uv run python -m tools.mutate_limits            # all
-    uv run python -m tools.mutate_limits MAX_LABELS # only mutations whose name contains this
+    uv run python -m dev.mutate_limits            # all
+    uv run python -m dev.mutate_limits MAX_LABELS # only mutations whose name contains this
 
 Exit status: 0 when every mutation is killed or listed in EQUIVALENT, 1 otherwise.
 """
@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_TESTS = [
     "tests/test_limits.py",
     "tests/test_operations_config.py",
-    "tests/test_mutation_kills_settings.py",
-    "tests/test_mutation_kills_validators.py",
+    "tests/test_settings_messages.py",
+    "tests/test_cross_field_validators.py",
 ]
 PRODUCER = "producer/src/task_worker_producer/limits.py"
 PRODUCER_TESTS = ["producer/tests"]

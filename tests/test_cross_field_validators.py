@@ -1,4 +1,4 @@
-"""The cross-field validators of settings.py, each branch with its exact problems (mutation run, docs/testing.md).
+"""The cross-field validators (settings/fields.py), each branch with its exact problems.
 
 The validators' bodies are plain functions (`settings._check_*`) so that mutmut mutates them; each
 case here writes out every problem expected (key, value as shown, what is allowed), and the
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_mutation_kills_settings import problems
+from tests.test_settings_messages import problems
 
 P = "projects/test-project"
 EW1 = f"{P}/locations/europe-west1"
@@ -414,7 +414,7 @@ def test_validator_problems(ours: dict[str, Any], expected: list[tuple[str, str,
     assert problems(**ours) == expected
 
 
-# --- Pattern and length limits at their edges (tools/mutate_limits.py moves each by one) -------------
+# --- Pattern and length limits at their edges (dev/mutate_limits.py moves each by one) -------------
 
 SECRETS = (
     "expected a map of env var name (as in env, and not also in env) to a secret: a secret name (letters, digits, "

@@ -1,4 +1,4 @@
-"""policy/rules.py's roles and limits rules with their whole messages (mutation run, docs/testing.md).
+"""policy/rules.py's roles and limits rules with their whole messages (written out whole).
 
 Each case is one resource (or one stack) and every message each rule in scope gives for it, written
 out: a rule that stays silent, fires twice, names another scope or member, or moves a limit by one

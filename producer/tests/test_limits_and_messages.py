@@ -1,4 +1,4 @@
-"""The producer's limits and messages written out whole (mutation run, docs/testing.md).
+"""The producer's limits and messages written out whole (at the limit and one step past it).
 
 Each refusal is compared with its whole message, and each limit is tried at the limit and one step
 past it. Expectations are written out, never read from task_worker_producer.limits.

@@ -1,4 +1,4 @@
-"""The monitoring and dead-letter config and wiring, exact (mutation run, docs/testing.md).
+"""The monitoring and dead-letter config and wiring, exact (written out whole).
 
 Each case writes out every expected problem or value; expectations are never read from settings.py
 or the components.

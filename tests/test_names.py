@@ -1,4 +1,4 @@
-"""components/naming.py at its edges: the account-ID shortening and member slugs (mutation run, docs/testing.md).
+"""settings/names.py at its edges: the account-ID shortening and member slugs.
 
 IAM account IDs are 6–30 characters matching [a-z][a-z0-9-]{4,28}[a-z0-9]. Expected IDs are written
 out; the 4 hex characters are the start of sha256 of the lowercased prefix, pinned here so a change
