@@ -46,6 +46,22 @@ def test_every_limit_names_its_source() -> None:
         assert limit.value > 0, name
 
 
+def test_the_limits_page_is_generated_from_the_table() -> None:
+    from tools import limits as limits_doc
+
+    assert limits_doc.main(["--check"]) == 0, "run: uv run python -m tools.limits"
+    page = limits_doc.limits_page()
+    for name in LIMITS:
+        assert f"| `{name}` |" in page
+
+
+def test_each_limit_constant_is_the_tables_value() -> None:
+    from settings import limits
+
+    for name, limit in LIMITS.items():
+        assert getattr(limits, name) == limit.value, name
+
+
 # --- Queue IDs: shards, names and adopted queues ---------------------------------------------------
 
 
