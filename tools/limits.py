@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from settings.limits import LIMITS, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, __doc__ as SOURCES
+from settings import limits
+from settings.limits import LIMITS, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 PATH = ROOT / "docs" / "limits.md"
@@ -25,7 +26,7 @@ def _number(value: float) -> str:
 
 def limits_page() -> str:
     rows = [f"| `{name}` | {_number(limit.value)} | {limit.what} | {limit.source} |" for name, limit in LIMITS.items()]
-    tags = [line.strip() for line in (SOURCES or "").splitlines() if line.strip().startswith("[")]
+    tags = [line.strip() for line in (limits.__doc__ or "").splitlines() if line.strip().startswith("[")]
     sources = "\n".join(f"- {line}" for line in tags)
     return f"""# Google's limits this stack relies on
 
