@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settings import SettingsError, parse_settings
@@ -145,6 +145,7 @@ def test_dead_letter_subscribers_whose_grants_would_share_a_name_are_refused() -
     assert set(found) == {NS + "deadLetter.subscribers[1]"}
 
 
+@settings(max_examples=max(settings().max_examples // 4, 3))  # a program run per example
 @given(
     keys=st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True), min_size=1, max_size=4, unique=True),
     shards=st.integers(1, 3),

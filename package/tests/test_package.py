@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settings import SettingsError, parse_settings
@@ -182,6 +182,7 @@ def test_dead_letter_outputs() -> None:
     assert "monitoring" not in package.exports
 
 
+@settings(max_examples=max(settings().max_examples // 4, 3))  # two program runs per example
 @given(valid_configs(max_queues=3))
 def test_any_valid_config_declares_the_same_resources(config: dict[str, Any]) -> None:
     program = run_program(as_stack_config(config, "prop"))
@@ -277,6 +278,7 @@ def test_a_bad_image_output_gets_the_stack_files_message_when_it_resolves() -> N
     assert not package.of_type("gcp:cloudrunv2/service:Service")
 
 
+@settings(max_examples=max(settings().max_examples // 4, 3))
 @given(
     st.sampled_from(["gcr.io/p/worker:1.2", "Not An Image", "", "a b", "host:99/x@sha256:" + "0" * 64])
     | st.text("abc:/@.-_A", max_size=12)
