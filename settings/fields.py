@@ -261,7 +261,8 @@ class SecretRef(_Model):
         pattern=SECRET_PATTERN,
     )
     version: str = _described(
-        'Which version; "latest" follows rotation at each new revision (instance start).',
+        'Which version. Google recommends pinning one ("3"): "latest" is resolved at each instance start, so '
+        "instances of one revision can read different values (the plan warns).",
         VERSION_ALLOWED,
         default="latest",
         pattern=VERSION_PATTERN,
