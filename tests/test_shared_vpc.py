@@ -195,3 +195,12 @@ def test_the_light_subnetwork_grant_declares_what_pulumi_gcp_declares() -> None:
     declared = set(re.findall(r'__props__\.__dict__\["(\w+)"\]', source))
     assert declared == {"condition", "member", "project", "region", "role", "subnetwork", "etag"}
     assert "opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)" in source
+
+
+def test_the_grant_adds_at_most_one_step_to_the_deploy() -> None:
+    # API → run agent → grant → service, against API → runtime account → service (docs/operations.md).
+    from tools.plan import critical_path
+
+    without = run_ok(stack_config(service=shared()))
+    with_grant = run_ok(stack_config(service=shared(grantNetworkUser=True)))
+    assert critical_path(with_grant.resources) == critical_path(without.resources) + 1
