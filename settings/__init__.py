@@ -106,10 +106,11 @@ def _warnings(model: StackConfig, queues: tuple[QueueSettings, ...]) -> Iterable
     latest = [f"{ns}service.secrets.{env}" for env, ref in service.secrets.items() if ref.version == "latest"]
     if latest:
         yield (
-            f"{', '.join(latest)} {'uses' if len(latest) == 1 else 'use'} version \"latest\", which Cloud Run "
+            f'{", ".join(latest)} {"uses" if len(latest) == 1 else "use"} version "latest", which Cloud Run '
             "resolves at each instance start: after a rotation, instances of one revision run with different values, "
-            'and a bad new version reaches every instance that starts, which rolling back a revision does not undo. Google recommends '
-            'pinning a version: {secret: NAME, version: "3"} (docs/operations.md "Secrets: pin a version")'
+            "and a bad new version reaches every instance that starts, which rolling back a revision does not "
+            'undo. Google recommends pinning a version: {secret: NAME, version: "3"} '
+            '(docs/operations.md "Secrets: pin a version")'
         )
     # Placeholders from the sample stacks, still there: the first `pulumi up` would fail or grant nobody.
     if model.project.startswith(("my-project", "example")):
@@ -137,13 +138,15 @@ def _shared_vpc_warnings(model: StackConfig) -> Iterable[str]:
     else:
         where = f"on the subnetwork {vpc.subnetwork} (or on the host project {host})"
         declare = f"; or set {NAMESPACE}:service.vpc.grantNetworkUser: true to declare it on the subnetwork"
-    how = "" if model.project_number else (
-        f" (PROJECT_NUMBER: `gcloud projects describe {model.project} --format='value(projectNumber)'`)"
+    how = (
+        ""
+        if model.project_number
+        else (f" (PROJECT_NUMBER: `gcloud projects describe {model.project} --format='value(projectNumber)'`)")
     )
     yield (
         f"{NAMESPACE}:service.vpc is a network of another project, {host} (Shared VPC): grant "
         f"roles/compute.networkUser to this project's Cloud Run service agent {agent}{how} {where}, or new "
-        f"revisions cannot start. The host project's admin grants it{declare} (docs/operations.md \"Shared VPC\")"
+        f'revisions cannot start. The host project\'s admin grants it{declare} (docs/operations.md "Shared VPC")'
     )
 
 

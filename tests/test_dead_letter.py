@@ -263,7 +263,8 @@ def test_unlimited_attempts_with_a_duration_but_no_first_attempt_time_are_final_
 @pytest.mark.parametrize("retries", [0, 99, 10_000])
 def test_unlimited_attempts_and_no_duration_are_never_final(retries: int) -> None:
     now = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    this = handler.attempt(headers("forever", retries), capped_env(), first_attempt_at=now - timedelta(days=30), now=now)
+    first = now - timedelta(days=30)
+    this = handler.attempt(headers("forever", retries), capped_env(), first_attempt_at=first, now=now)
     assert (this.final, this.certain) == (False, True)
 
 

@@ -107,12 +107,14 @@ def test_a_number_that_is_not_the_projects_is_refused() -> None:
 
 def test_the_right_number_changes_no_input() -> None:
     # Setting the key later must not replace the Sleep (its triggers) nor re-grant.
-    without, with_number = run_ok(stack_config(service=SHARED_VPC)), run_ok(
-        stack_config(projectNumber=PROJECT_NUMBER, service=SHARED_VPC)
+    without, with_number = (
+        run_ok(stack_config(service=SHARED_VPC)),
+        run_ok(stack_config(projectNumber=PROJECT_NUMBER, service=SHARED_VPC)),
     )
     for type_ in (TOKEN_CREATOR, SLEEP, SUBNET_IAM):
         assert without.one(type_).inputs == with_number.one(type_).inputs, type_
-    assert token_creator_member(without) == f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-cloudtasks.iam.gserviceaccount.com"
+    reported = f"service-{PROJECT_NUMBER}@gcp-sa-cloudtasks.iam.gserviceaccount.com"
+    assert token_creator_member(without) == f"serviceAccount:{reported}"
 
 
 def test_without_the_number_the_reported_email_is_used() -> None:

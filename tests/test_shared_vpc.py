@@ -104,7 +104,8 @@ def test_without_the_key_the_plan_names_role_agent_and_subnetwork() -> None:
 
 
 def test_with_the_project_number_the_warning_names_the_agent_itself() -> None:
-    # The mocks' agents carry PROJECT_NUMBER: a projectNumber that differs is refused (tests/test_service_agent_email.py).
+    # The mocks' agents carry PROJECT_NUMBER; a projectNumber that differs is refused
+    # (tests/test_service_agent_email.py).
     run = run_ok(stack_config(projectNumber=PROJECT_NUMBER, service=shared()))
     (warning,) = shared_vpc_warnings(run)
     assert RUN_AGENT in warning
@@ -189,7 +190,8 @@ def test_the_light_subnetwork_grant_declares_what_pulumi_gcp_declares() -> None:
     from components.service import SubnetworkIamMember
 
     spec = importlib.util.find_spec("pulumi_gcp")
-    assert spec is not None and spec.origin is not None
+    assert spec is not None
+    assert spec.origin is not None
     source = (Path(spec.origin).parent / "compute" / "subnetwork_iam_member.py").read_text()
     assert f"'{SubnetworkIamMember.TYPE}'" in source
     declared = set(re.findall(r'__props__\.__dict__\["(\w+)"\]', source))
