@@ -8,6 +8,9 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumiverse_time as time
 
+from components.service_agents import agent_email, member
+from settings.names import cloud_tasks_agent_email
+
 RUN_INVOKER = "roles/run.invoker"
 # Minting an OIDC token as an account is iam.serviceAccounts.getOpenIdToken; this is the
 # smallest predefined role holding it (roles/iam.serviceAccountUser does not).
@@ -26,6 +29,8 @@ class TaskInvokerArgs(NamedTuple):
     cloud_tasks_api: pulumi.Resource
     # Adopt an existing invoker account (Pulumi import): its ID; account_id is then its name.
     account_import_id: str | None = None
+    # task-worker:projectNumber: the agent's e-mail is derived from it, not read from ServiceIdentity.
+    project_number: str | None = None
 
 
 class TaskInvoker(pulumi.ComponentResource):
@@ -37,6 +42,7 @@ class TaskInvoker(pulumi.ComponentResource):
     email: pulumi.Output[str]
     member: pulumi.Output[str]
     cloud_tasks_agent: gcp.projects.ServiceIdentity
+    cloud_tasks_agent_email: pulumi.Output[str]
 
     def __init__(self, name: str, args: TaskInvokerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("task-worker:gcp:TaskInvoker", name, None, opts)
@@ -66,11 +72,16 @@ class TaskInvoker(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        # The Cloud Tasks service agent, as a resource: no invoke, no project number.
+        # The Cloud Tasks service agent, as a resource: no invoke.
         self.cloud_tasks_agent = gcp.projects.ServiceIdentity(
             f"{name}-cloudtasks-agent",
             gcp.projects.ServiceIdentityArgs(project=args.project, service="cloudtasks.googleapis.com"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cloud_tasks_api]),
+        )
+        # ServiceIdentity still creates the agent if missing; its e-mail comes from the project
+        # number when given (ServiceIdentity may report none: components/service_agents.py).
+        self.cloud_tasks_agent_email = agent_email(
+            self.cloud_tasks_agent, args.project, args.project_number, cloud_tasks_agent_email
         )
         # First deploy in a fresh project: a just-created agent can be refused as "does not
         # exist" by setIamPolicy (cloud-foundation-fabric #3334). pulumi-gcp already waits 10 s
@@ -80,7 +91,7 @@ class TaskInvoker(pulumi.ComponentResource):
             f"{name}-cloudtasks-agent-ready",
             create_duration=AGENT_PROPAGATION,
             # A new agent (another project) waits again; a plain re-run never does.
-            triggers={"agent": self.cloud_tasks_agent.email},
+            triggers={"agent": self.cloud_tasks_agent_email},
             opts=pulumi.ResourceOptions(parent=self),
         )
         # The agent mints the invoker's tokens (getOpenIdToken): on this one account only.
@@ -92,7 +103,7 @@ class TaskInvoker(pulumi.ComponentResource):
             gcp.serviceaccount.IAMMemberArgs(
                 service_account_id=self.account.name,
                 role=OPENID_TOKEN_CREATOR,
-                member=self.cloud_tasks_agent.member,
+                member=member(self.cloud_tasks_agent_email),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[agent_ready]),
         )

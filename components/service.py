@@ -8,11 +8,17 @@ from typing import NamedTuple
 
 import pulumi
 import pulumi_gcp as gcp
+from pulumi_gcp import _utilities as gcp_utilities  # pyright: ignore[reportPrivateUsage]
 
+from components.service_agents import agent_email, member
 from settings import EXECUTION_ENVIRONMENTS, ProbeSettings, ServiceSettings
-from settings.resolve import SecretGrant
+from settings.names import cloud_run_agent_email
+from settings.resolve import NetworkUserGrant, SecretGrant
 
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
+# Direct VPC egress into a Shared VPC host's subnet: Cloud Run's service agent uses the subnet
+# (Cloud Run "Direct VPC egress with a Shared VPC network", IAM permissions).
+NETWORK_USER = "roles/compute.networkUser"
 
 
 class PrivateServiceArgs(NamedTuple):
@@ -34,6 +40,10 @@ class PrivateServiceArgs(NamedTuple):
     # The stack's own env vars (TASK_WORKER_*, dead letters), made once the runtime account exists:
     # given its member, declare what the env refers to (the dead-letter topic) and return the env.
     program_env: Callable[[pulumi.Output[str]], Mapping[str, pulumi.Input[str]]] | None = None
+    # service.vpc.grantNetworkUser: networkUser on the host's subnetwork for Cloud Run's service agent.
+    network_user: NetworkUserGrant | None = None
+    # task-worker:projectNumber: the service agent's e-mail is derived from it (components/service_agents.py).
+    project_number: str | None = None
 
 
 class PrivateService(pulumi.ComponentResource):
@@ -44,6 +54,7 @@ class PrivateService(pulumi.ComponentResource):
     name: pulumi.Output[str]
     uri: pulumi.Output[str]
     runtime_email: pulumi.Output[str]
+    run_agent: gcp.projects.ServiceIdentity | None = None  # with service.vpc.grantNetworkUser
     timeout_seconds: int
 
     def __init__(self, name: str, args: PrivateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -78,6 +89,7 @@ class PrivateService(pulumi.ComponentResource):
             )
             for grant in args.secret_grants
         ]
+        network_user = self._network_user(name, args)
         program_env = args.program_env(self.runtime_account.member) if args.program_env else {}
         envs = [
             gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(
@@ -152,7 +164,10 @@ class PrivateService(pulumi.ComponentResource):
                 ),
             ),
             # The grants first: a revision whose account cannot read its secrets fails to start.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.run_api, *secret_grants], import_=svc.import_id),
+            # and the subnetwork's: a revision that cannot take IPs in the subnet fails to start.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[args.run_api, *secret_grants, *network_user], import_=svc.import_id
+            ),
         )
         self.name = self.service.name
         self.uri = self.service.uri
@@ -166,6 +181,63 @@ class PrivateService(pulumi.ComponentResource):
                 "timeout_seconds": self.timeout_seconds,
             }
         )
+
+    def _network_user(self, name: str, args: PrivateServiceArgs) -> list[pulumi.Resource]:
+        """Shared VPC, opt-in: roles/compute.networkUser for Cloud Run's service agent on the one
+        subnetwork the service uses, in the host project (never on the whole host project)."""
+        grant = args.network_user
+        if grant is None:
+            return []
+        self.run_agent = gcp.projects.ServiceIdentity(
+            f"{name}-run-agent",
+            gcp.projects.ServiceIdentityArgs(project=args.project, service="run.googleapis.com"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.run_api]),
+        )
+        email = agent_email(self.run_agent, args.project, args.project_number, cloud_run_agent_email)
+        return [
+            SubnetworkIamMember(
+                grant.resource_name,
+                project=grant.project,
+                region=grant.region,
+                subnetwork=grant.subnetwork,
+                role=NETWORK_USER,
+                member=member(email),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        ]
+
+
+class SubnetworkIamMember(pulumi.CustomResource):
+    """gcp.compute.SubnetworkIAMMember, declared as pulumi_gcp declares it (type token, inputs, the
+    provider's version in the options), without its module: `gcp.compute` imports its 1,000-odd
+    resources at once, ~5 s on a 2-core machine, for this one grant. tests/test_shared_vpc.py checks
+    the token and inputs against pulumi_gcp's own source."""
+
+    TYPE = "gcp:compute/subnetworkIAMMember:SubnetworkIAMMember"
+    etag: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        project: pulumi.Input[str],
+        region: pulumi.Input[str],
+        subnetwork: pulumi.Input[str],
+        role: pulumi.Input[str],
+        member: pulumi.Input[str],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        props = {
+            "condition": None,
+            "member": member,
+            "project": project,
+            "region": region,
+            "role": role,
+            "subnetwork": subnetwork,
+            "etag": None,
+        }
+        opts = pulumi.ResourceOptions.merge(gcp_utilities.get_resource_opts_defaults(), opts)
+        super().__init__(self.TYPE, name, props, opts)
 
 
 def _startup_probe(probe: ProbeSettings | None) -> gcp.cloudrunv2.ServiceTemplateContainerStartupProbeArgs | None:

@@ -79,6 +79,8 @@ class TaskWorker(pulumi.ComponentResource):
                 labels=r.labels,
                 secret_grants=r.secret_grants,
                 program_env=dead_letter_env if s.dead_letter.enabled else None,
+                network_user=r.network_user,
+                project_number=s.project_number,
             ),
             child,
         )
@@ -92,6 +94,7 @@ class TaskWorker(pulumi.ComponentResource):
                 service_name=self.service.name,
                 iam_api=self.apis.api(IAM_API),
                 cloud_tasks_api=self.apis.api(CLOUD_TASKS_API),
+                project_number=s.project_number,
             ),
             child,
         )

@@ -16,14 +16,17 @@ What the handler can know, and what it cannot:
 - The attempt number: `X-CloudTasks-TaskRetryCount` + 1. The retry count includes attempts that
   failed with 5xx before reaching the handler; `X-CloudTasks-TaskExecutionCount` does not (it counts
   only responses the handler gave), so it undercounts and is not used here.
-- `maxAttempts` counts the first try; -1 means unlimited: such a queue has no final attempt by count
-  (Cloud Tasks keeps retrying until the task's 31-day lifetime ends, and that is not announced).
+- `maxAttempts` counts the first try; -1 means no limit by count. With maxRetryDuration "0s" too,
+  Cloud Tasks retries until the task's 31-day lifetime ends (unannounced): no final attempt. With a
+  positive maxRetryDuration, -1 stops at the duration (RetryConfig: "retry infinitely" needs -1 AND
+  0; queue.yaml's task_age_limit): the duration alone decides, as below.
 - Retrying stops only when BOTH maxAttempts is reached AND maxRetryDuration (measured from the
   first attempt) has passed; "0s" means no time limit. No header says when the first attempt was,
   so with a positive maxRetryDuration the handler cannot be sure: pass `first_attempt_at` if your
   payload carries it, else the count alone decides and the dead letter is marked `certain=false`
   (it may be published while Cloud Tasks still retries: consumers must tolerate that, and the
-  duplicates at-least-once delivery brings anyway).
+  duplicates at-least-once delivery brings anyway). With -1 and no `first_attempt_at`, that is
+  every failed attempt: such queues should carry the first attempt's time in their payload.
 - The attempt whose dispatch deadline passes is counted as failed by Cloud Tasks even if the
   handler later succeeds: keep the service timeout equal to the tasks' dispatch deadline.
 """
@@ -145,10 +148,12 @@ def attempt(
         raise ValueError(f"queue {queue_name!r} is not one of this worker's queues (keys: {known})")
     queue_id = queue_name.rsplit("/", 1)[-1]
     number = int(_header(headers, HEADER_RETRY_COUNT) or "0") + 1
-    if queue.max_attempts == -1 or number < queue.max_attempts:
+    unlimited = queue.max_attempts == -1  # the count never stops it; only maxRetryDuration can
+    if not unlimited and number < queue.max_attempts:
         return Attempt(queue, queue_id, number, final=False, certain=True)
     if queue.max_retry_seconds == 0:
-        return Attempt(queue, queue_id, number, final=True, certain=True)
+        # -1 and "0s": retried until the task's lifetime ends, never a final attempt.
+        return Attempt(queue, queue_id, number, final=not unlimited, certain=True)
     if first_attempt_at is None:
         return Attempt(queue, queue_id, number, final=True, certain=False)
     elapsed = ((now or datetime.now(UTC)) - first_attempt_at).total_seconds()

@@ -21,7 +21,7 @@ from settings.fields import *  # noqa: F403  (the config model is this package's
 from settings.fields import _GCP_KEYS, _TEXT_KEYS, NAMESPACE, QueueSettings, Settings, StackConfig, named_queue
 from settings.limits import *  # noqa: F403
 from settings.messages import _decode, _key, _namespace_near_misses, _non_finite, _problems
-from settings.names import account_id, slug, stack_label  # noqa: F401
+from settings.names import account_id, cloud_run_agent_email, slug, stack_label  # noqa: F401
 from settings.problems import Problem, SettingsError
 from settings.resolve import DEAD_LETTER_ENV_VARS, PURPOSE_LABEL, Resolved, resolve_stack  # noqa: F401
 
@@ -73,6 +73,7 @@ def parse_settings(
         accounts=model.accounts,
         monitoring=model.monitoring,
         dead_letter=model.dead_letter,
+        project_number=model.project_number,
     )
     # What the stack derives from the keys (names, queue IDs, labels, env, members), checked too.
     resolve_stack(settings)
@@ -99,12 +100,54 @@ def _warnings(model: StackConfig, queues: tuple[QueueSettings, ...]) -> Iterable
                 "Ramp a new queue's traffic up gradually (Google's 500/50/5 pattern: start at ≤ 500 tasks/s, "
                 "grow by ≤ 50 % every 5 minutes)"
             )
+    yield from _shared_vpc_warnings(model)
+    # Google recommends pinning (Cloud Run "Configure secrets"): "latest" is read at each instance
+    # start, so instances of one revision can run with different values after a rotation.
+    latest = [f"{ns}service.secrets.{env}" for env, ref in service.secrets.items() if ref.version == "latest"]
+    if latest:
+        yield (
+            f'{", ".join(latest)} {"uses" if len(latest) == 1 else "use"} version "latest", which Cloud Run '
+            "resolves at each instance start: after a rotation, instances of one revision run with different values, "
+            "and a bad new version reaches every instance that starts, which rolling back a revision does not "
+            'undo. Google recommends pinning a version: {secret: NAME, version: "3"} '
+            '(docs/operations.md "Secrets: pin a version")'
+        )
     # Placeholders from the sample stacks, still there: the first `pulumi up` would fail or grant nobody.
     if model.project.startswith(("my-project", "example")):
         yield f"gcp:project is {model.project!r}, the sample's placeholder: set your own project ID"
     for i, member in enumerate(model.enqueuers):
         if member.endswith(("@example.com", "example.com.iam.gserviceaccount.com")) or "my-project" in member:
             yield f"{ns}enqueuers[{i}] is {member!r}, a placeholder: name your producers' identities"
+
+
+def _shared_vpc_warnings(model: StackConfig) -> Iterable[str]:
+    """Direct VPC egress into another project's network, without the grant declared: say what is needed."""
+    vpc = model.service.vpc
+    host = vpc.host_project() if vpc else None
+    if vpc is None or host is None or model.is_this_project(host) or vpc.grant_network_user:
+        return
+    number = model.project_number or "PROJECT_NUMBER"
+    agent = f"serviceAccount:{cloud_run_agent_email(number)}"
+    parts = vpc.subnetwork_parts()
+    if parts is None:
+        where = (
+            f"on the host project {host}, or on the subnetwork of {vpc.network} in {model.location or model.region} "
+            "(name it in service.vpc.subnetwork to let the stack declare the grant)"
+        )
+        declare = ""
+    else:
+        where = f"on the subnetwork {vpc.subnetwork} (or on the host project {host})"
+        declare = f"; or set {NAMESPACE}:service.vpc.grantNetworkUser: true to declare it on the subnetwork"
+    how = (
+        ""
+        if model.project_number
+        else (f" (PROJECT_NUMBER: `gcloud projects describe {model.project} --format='value(projectNumber)'`)")
+    )
+    yield (
+        f"{NAMESPACE}:service.vpc is a network of another project, {host} (Shared VPC): grant "
+        f"roles/compute.networkUser to this project's Cloud Run service agent {agent}{how} {where}, or new "
+        f'revisions cannot start. The host project\'s admin grants it{declare} (docs/operations.md "Shared VPC")'
+    )
 
 
 def config_from_runtime() -> tuple[dict[str, str], frozenset[str]]:

@@ -261,7 +261,8 @@ class SecretRef(_Model):
         pattern=SECRET_PATTERN,
     )
     version: str = _described(
-        'Which version; "latest" follows rotation at each new revision (instance start).',
+        'Which version. Google recommends pinning one ("3"): "latest" is resolved at each instance start, so '
+        "instances of one revision can read different values (the plan warns).",
         VERSION_ALLOWED,
         default="latest",
         pattern=VERSION_PATTERN,
@@ -313,6 +314,14 @@ class VpcSettings(_Model):
         '"PRIVATE_RANGES_ONLY" or "ALL_TRAFFIC"',
         default="PRIVATE_RANGES_ONLY",
     )
+    grant_network_user: bool = _described(
+        "Shared VPC: declare roles/compute.networkUser on the subnetwork (in the host project) for this "
+        "project's Cloud Run service agent, which Direct VPC egress into another project's subnet needs. "
+        "The deployer then needs to set IAM on that subnetwork. false: the host project's admin grants it "
+        "(the plan says what, to whom, on what).",
+        'true or false; true needs subnetwork as "projects/HOST/regions/R/subnetworks/S" with HOST another project',
+        default=False,
+    )
 
     @model_validator(mode="after")
     def _one_network(self) -> Self:
@@ -321,6 +330,20 @@ class VpcSettings(_Model):
 
     def region(self) -> str | None:
         return self.subnetwork.split("/")[3] if self.subnetwork and "/" in self.subnetwork else None
+
+    def host_project(self) -> str | None:
+        """The project named in the subnetwork's (else the network's) full ID; None for plain names."""
+        for ref in (self.subnetwork, self.network):
+            if ref and "/" in ref:
+                return ref.split("/")[1]
+        return None
+
+    def subnetwork_parts(self) -> tuple[str, str, str] | None:
+        """(project, region, name) of a subnetwork given by full ID, else None."""
+        if not self.subnetwork or "/" not in self.subnetwork:
+            return None
+        parts = self.subnetwork.split("/")
+        return parts[1], parts[3], parts[5]
 
 
 def _check_one_network(vpc: VpcSettings) -> None:
@@ -1007,6 +1030,8 @@ def _check_project(project: str) -> str:
     return project
 
 
+# A project number: Google's examples have 12 digits; 19 keep it within int64 (the API's type).
+PROJECT_NUMBER_PATTERN = r"^[1-9][0-9]{0,18}$"
 PROJECT_ALLOWED = (
     "a project ID: 6–30 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen, "
     f"without {', '.join(RESTRICTED_PROJECT_STRINGS)}"
@@ -1055,6 +1080,22 @@ class StackConfig(_Model):
         "a list of IAM members: " + ", ".join(f"{p}…" for p in ENQUEUER_PREFIXES) + "; each once; never allUsers",
         default=(),
     )
+    project_number: (
+        Annotated[
+            str,
+            WithJsonSchema({"anyOf": [{"type": "string", "pattern": PROJECT_NUMBER_PATTERN}, {"type": "integer"}]}),
+        ]
+        | None
+    ) = _described(
+        "The project's number (`gcloud projects describe PROJECT --format='value(projectNumber)'`). Set: the "
+        "service agents' e-mails are derived from it (service-NUMBER@gcp-sa-cloudtasks…, "
+        "service-NUMBER@serverless-robot-prod…) instead of read from ServiceIdentity, which may return none "
+        "(terraform-provider-google #18649); a number that does not match the agent Google reports is refused "
+        "at `pulumi up`.",
+        "the project number: 1 to 19 digits, not starting with 0",
+        default=None,
+        pattern=PROJECT_NUMBER_PATTERN,
+    )
     service: ServiceSettings = _described(
         "The Cloud Run service.", "a map of the service keys below", default_factory=ServiceSettings
     )
@@ -1102,6 +1143,15 @@ class StackConfig(_Model):
     def _same_project_and_location(self) -> Self:
         _check_same_project_and_location(self)
         return self
+
+    @model_validator(mode="after")
+    def _shared_vpc_grant(self) -> Self:
+        _check_shared_vpc_grant(self)
+        return self
+
+    def is_this_project(self, project: str) -> bool:
+        """Whether a project ID or number from a full resource ID names the stack's own project."""
+        return project in (self.project, self.project_number)
 
 
 def _check_distinct_enqueuers(members: tuple[str, ...]) -> tuple[str, ...]:
@@ -1213,13 +1263,36 @@ def _check_same_project_and_location(config: StackConfig) -> None:
         raise _cross(problems)
 
 
+def _check_shared_vpc_grant(config: StackConfig) -> None:
+    """grantNetworkUser declares a grant on one subnetwork of another project: it must name one."""
+    vpc = config.service.vpc
+    if vpc is None or not vpc.grant_network_user:
+        return
+    parts = vpc.subnetwork_parts()
+    if parts is None:
+        allowed = (
+            "expected service.vpc.subnetwork as projects/HOST/regions/R/subnetworks/S: the grant is declared "
+            "on that subnetwork of the Shared VPC host project"
+        )
+    elif config.is_this_project(parts[0]):
+        allowed = (
+            f"expected a subnetwork of another project (Shared VPC): {parts[0]} is the stack's own project, "
+            "where Cloud Run's service agent needs no grant; set grantNetworkUser to false"
+        )
+    else:
+        return
+    raise _cross([("service.vpc.grantNetworkUser", True, allowed)])
+
+
 SERVICE_DEFAULTS = ServiceSettings()
 QUEUE_DEFAULTS = named_queue("default")
 # The config keys of our namespace (aliases of StackConfig's fields but project and region).
 _GCP_KEYS = {"project": "gcp:project", "region": "gcp:region"}
 CONFIG_KEYS = frozenset(info.alias or name for name, info in StackConfig.model_fields.items() if name not in _GCP_KEYS)
 # Values that the engine passes as text (scalars), not JSON.
-_TEXT_KEYS = frozenset({"location"})
+# projectNumber too: read as JSON, 12 digits would be a number, and a number with a leading 0 or an
+# exponent another text than the one written.
+_TEXT_KEYS = frozenset({"location", "projectNumber"})
 
 
 class Settings(NamedTuple):
@@ -1237,3 +1310,4 @@ class Settings(NamedTuple):
     accounts: AccountsSettings = AccountsSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     dead_letter: DeadLetterSettings = DeadLetterSettings()
+    project_number: str | None = None  # task-worker:projectNumber: the service agents' e-mails derive from it

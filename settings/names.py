@@ -29,3 +29,16 @@ def account_id(prefix: str, role: str) -> str:
 def stack_label(stack: str) -> str:
     """The stack name as a valid GCP label value."""
     return re.sub(r"[^a-z0-9_-]", "-", stack.lower())[:MAX_LABEL_CHARS]
+
+
+# Service agents' addresses, as Google documents them (gcp-facts.md "IAM", "Corrections and additions").
+CLOUD_TASKS_AGENT_DOMAIN = "gcp-sa-cloudtasks.iam.gserviceaccount.com"
+CLOUD_RUN_AGENT_DOMAIN = "serverless-robot-prod.iam.gserviceaccount.com"
+
+
+def cloud_tasks_agent_email(project_number: str) -> str:
+    return f"service-{project_number}@{CLOUD_TASKS_AGENT_DOMAIN}"
+
+
+def cloud_run_agent_email(project_number: str) -> str:
+    return f"service-{project_number}@{CLOUD_RUN_AGENT_DOMAIN}"

@@ -99,6 +99,15 @@ class SecretGrant(NamedTuple):
     keys: tuple[str, ...]  # the service.secrets keys that name this secret
 
 
+class NetworkUserGrant(NamedTuple):
+    """roles/compute.networkUser for the Cloud Run service agent on a Shared VPC host's subnetwork."""
+
+    resource_name: str
+    project: str  # the host project
+    region: str
+    subnetwork: str  # its name
+
+
 class Resolved(NamedTuple):
     name: str  # the TaskWorker component's name
     stack: str
@@ -112,6 +121,7 @@ class Resolved(NamedTuple):
     secret_grants: tuple[SecretGrant, ...]
     subscriber_grants: tuple[Grant, ...]
     env_names: tuple[str, ...]  # the container's env vars as sent (ours included)
+    network_user: NetworkUserGrant | None = None  # service.vpc.grantNetworkUser
 
     @property
     def queues_by_key(self) -> dict[str, QueuePlan]:
@@ -165,7 +175,16 @@ def _build(s: Settings, name: str) -> Resolved:
             for i, m in enumerate(subscribers)
         ),
         env_names=tuple(env_names),
+        network_user=_network_user(service_name, s.service),
     )
+
+
+def _network_user(service_name: str, service: ServiceSettings) -> NetworkUserGrant | None:
+    vpc = service.vpc
+    parts = vpc.subnetwork_parts() if vpc and vpc.grant_network_user else None
+    if parts is None:  # settings refuse grantNetworkUser without a subnetwork of another project
+        return None
+    return NetworkUserGrant(f"{service_name}-network-user", *parts)
 
 
 def _queue_plan(name: str, q: QueueSettings, enqueuers: Sequence[str]) -> QueuePlan:

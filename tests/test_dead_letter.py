@@ -226,6 +226,48 @@ def test_the_final_attempt_boundary_is_exactly_max_retry_duration(elapsed: timed
     assert not handler.is_final_attempt(headers("tw-slow-9f8e7d6", 1), env(), first_attempt_at=now - elapsed, now=now)
 
 
+# maxAttempts -1 (no count limit): Google's RetryConfig says a task retries "infinitely" only with -1
+# AND max_retry_duration 0; with a positive duration retrying stops once it has passed (queue.yaml's
+# task_age_limit). So -1 with "7200s" has a final attempt, decided by the duration alone.
+CAPPED = [QueueRetry("capped", "capped", None, 1, -1, "7200s"), QueueRetry("forever", "forever", None, 1, -1, "0s")]
+
+
+def capped_env() -> dict[str, str]:
+    return {k: str(v) for k, v in worker_env(TOPIC_ID, "p", "europe-west1", CAPPED).items()}
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "final"),
+    [
+        (timedelta(seconds=7199), False),
+        (timedelta(seconds=7200) - timedelta(microseconds=1), False),
+        (timedelta(seconds=7200), True),  # exactly maxRetryDuration: reached, as for a positive maxAttempts
+        (timedelta(days=3), True),
+    ],
+)
+@pytest.mark.parametrize("retries", [0, 1, 10_000])
+def test_unlimited_attempts_with_a_max_retry_duration_end_at_the_duration(
+    elapsed: timedelta, final: bool, retries: int
+) -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    this = handler.attempt(headers("capped", retries), capped_env(), first_attempt_at=now - elapsed, now=now)
+    assert (this.final, this.certain) == (final, True)
+
+
+def test_unlimited_attempts_with_a_duration_but_no_first_attempt_time_are_final_but_uncertain() -> None:
+    # The count never decides for -1 and no header tells the elapsed time: every failure may be the last.
+    this = handler.attempt(headers("capped", 3), capped_env())
+    assert (this.final, this.certain) == (True, False)
+
+
+@pytest.mark.parametrize("retries", [0, 99, 10_000])
+def test_unlimited_attempts_and_no_duration_are_never_final(retries: int) -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    first = now - timedelta(days=30)
+    this = handler.attempt(headers("forever", retries), capped_env(), first_attempt_at=first, now=now)
+    assert (this.final, this.certain) == (False, True)
+
+
 def test_an_adopted_queue_is_told_to_the_worker_by_its_imported_id() -> None:
     """importId set, no name: the env names the adopted queue's own ID, the one its requests carry."""
     from tests.conftest import stack_config

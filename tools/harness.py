@@ -218,7 +218,9 @@ class ProviderMocks(pulumi.runtime.Mocks):
             agent = inputs["service"].split(".")[0]
             self.run.invented.setdefault(PROJECT_NUMBER, "project number")
             # Google documents the agent's address; only the project number in it is unknown.
-            email = f"service-{PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"
+            # Cloud Run's agent has a domain of its own (serverless-robot-prod); the others gcp-sa-<api>.
+            domain = "serverless-robot-prod" if agent == "run" else f"gcp-sa-{agent}"
+            email = f"service-{PROJECT_NUMBER}@{domain}.iam.gserviceaccount.com"
             out |= {"email": email, "member": f"serviceAccount:{email}"}
             return f"projects/{project}/services/{inputs['service']}", out
         if args.typ == "gcp:cloudtasks/queue:Queue":

@@ -74,6 +74,9 @@ class Vpc(TypedDict, total=False):
     egress: str
     'Which traffic goes into the VPC: private (RFC 1918) ranges only, or all of it (then the VPC\'s routes and NAT decide how it reaches the internet). Allowed: "PRIVATE_RANGES_ONLY" or "ALL_TRAFFIC"'
 
+    grant_network_user: bool
+    "Shared VPC: declare roles/compute.networkUser on the subnetwork (in the host project) for this project's Cloud Run service agent, which Direct VPC egress into another project's subnet needs. The deployer then needs to set IAM on that subnetwork. false: the host project's admin grants it (the plan says what, to whom, on what). Allowed: true or false; true needs subnetwork as \"projects/HOST/regions/R/subnetworks/S\" with HOST another project"
+
 
 class SecretRef(TypedDict, total=False):
     "One secret version from Secret Manager (`service.secrets.<ENV>` as a map)."
@@ -82,7 +85,7 @@ class SecretRef(TypedDict, total=False):
     'The secret: its name in the stack\'s project, or its full ID in another project. Allowed: a secret name (letters, digits, _ and -, ≤ 255), e.g. "db-password", or its ID "projects/P/secrets/S"'
 
     version: str
-    'Which version; "latest" follows rotation at each new revision (instance start). Allowed: "latest", a version number ("3") or a version alias (not "NEW")'
+    'Which version. Google recommends pinning one ("3"): "latest" is resolved at each instance start, so instances of one revision can read different values (the plan warns). Allowed: "latest", a version number ("3") or a version alias (not "NEW")'
 
 
 class Queue(TypedDict, total=False):
@@ -278,6 +281,9 @@ class TaskWorkerArgs(TypedDict, total=False):
 
     enqueuers: list[str]
     "Who may create tasks: each gets roles/cloudtasks.enqueuer on every queue, and nothing else. Allowed: a list of IAM members: serviceAccount:…, group:…, user:…, domain:…, principal://…, principalSet://…; each once; never allUsers"
+
+    project_number: str
+    "The project's number (`gcloud projects describe PROJECT --format='value(projectNumber)'`). Set: the service agents' e-mails are derived from it (service-NUMBER@gcp-sa-cloudtasks…, service-NUMBER@serverless-robot-prod…) instead of read from ServiceIdentity, which may return none (terraform-provider-google #18649); a number that does not match the agent Google reports is refused at `pulumi up`. Allowed: the project number: 1 to 19 digits, not starting with 0"
 
     service: Service
     "The Cloud Run service. Allowed: a map of the service keys below"

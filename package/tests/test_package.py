@@ -97,7 +97,7 @@ def test_inputs_mirror_the_stack_file_keys() -> None:
     queue = set(schema["types"]["task-worker:index:Queue"]["properties"])
     assert inputs == {
         "project", "region", "location", "deletionProtection", "labels", "enqueuers",
-        "service", "accounts", "monitoring", "deadLetter", "queues",
+        "service", "accounts", "monitoring", "deadLetter", "queues", "projectNumber",
     }  # fmt: skip
     assert {"image", "minInstances", "maxInstances", "env", "secrets", "vpc", "startupProbe"} <= service
     assert {"path", "maxDispatchesPerSecond", "shards", "alerts", "importId"} <= queue
