@@ -229,11 +229,23 @@ def test_bad_inputs_get_the_stack_files_messages(case: tuple[dict[str, Any], str
     # the provider drops it) and a null (an input left out).
     if "unknown key" in " ".join(stack_problems(as_stack_config(config))) or _has_null(inputs):
         return
+    # Integers beyond 2**53 do not cross the wire exactly (the engine carries doubles): the package
+    # is handed another number than the stack file holds, so the messages show another value.
+    if _has_inexact_int(inputs):
+        return
     package = construct(inputs)
     expected = [bridge.as_input_names(p) for p in stack_problems(as_stack_config(config, "test"))]
     assert isinstance(package.error, Exception)
     assert str(package.error).splitlines()[1:] == [f"  - {line}" for line in expected]
     assert any(line.startswith(bridge.as_input_names(key)) for line in expected)
+
+
+def _has_inexact_int(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_inexact_int(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_inexact_int(v) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53
 
 
 def _has_null(value: Any) -> bool:
