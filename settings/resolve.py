@@ -224,10 +224,6 @@ def _secret_grants(service_name: str, project: str, service: ServiceSettings) ->
 # --- Checks -----------------------------------------------------------------------------------------
 
 
-def _queue_key(shard: Shard, field: str) -> str:
-    return f"{NS}queues.{shard.key}.{field}"
-
-
 def check(r: Resolved, s: Settings) -> Iterable[Problem]:
     """Every problem of the resolved model, each naming the stack key(s) that caused it."""
     yield from _check_queue_ids(r)
@@ -239,15 +235,22 @@ def check(r: Resolved, s: Settings) -> Iterable[Problem]:
 
 
 def _check_queue_ids(r: Resolved) -> Iterable[Problem]:
-    """Queue IDs as declared (shards included): valid, and one queue each."""
+    """Queue IDs as declared (shards included): valid, and one queue each; a problem once per key."""
     seen: dict[str, Shard] = {}
-    named = {q.key for q in r.queues if q.settings.name is not None}
+    reported: set[tuple[str, str]] = set()  # (queue key, what): 1,000 shards give one problem, not 1,000
+
+    def once(shard: Shard, what: str, allowed: str) -> Iterable[Problem]:
+        if (shard.key, what) not in reported:
+            reported.add((shard.key, what))
+            field, value = _declared(r.queues_by_key[shard.key])
+            yield Problem(f"{NS}queues.{shard.key}.{field}", repr(value), allowed)
+
     for shard in r.shards:
         qid = shard.queue_id
-        field = "name" if shard.key in named else "importId"
         if qid is None:
             auto = len(shard.resource_name) + AUTONAME_CHARS
-            if auto > MAX_QUEUE_ID_CHARS:
+            if auto > MAX_QUEUE_ID_CHARS and (shard.key, "auto") not in reported:
+                reported.add((shard.key, "auto"))
                 yield Problem(
                     f"{NS}queues.{shard.key}",
                     repr(shard.key),
@@ -256,17 +259,17 @@ def _check_queue_ids(r: Resolved) -> Iterable[Problem]:
                 )
             continue
         if len(qid) > MAX_QUEUE_ID_CHARS:
-            yield Problem(
-                _queue_key(shard, field),
-                repr(qid.rsplit("-", 1)[0] if shard.shard else qid),
+            yield from once(
+                shard,
+                "length",
                 f"shard {shard.shard}'s queue ID {qid} has {len(qid)} characters; a queue ID holds at most "
                 f"{MAX_QUEUE_ID_CHARS} (shard i is named ID-i): shorten it or use fewer shards",
             )
         if qid in seen:
             other = seen[qid]
-            yield Problem(
-                _queue_key(shard, field),
-                repr(qid),
+            yield from once(
+                shard,
+                "taken",
                 f"the queue ID {qid} is also queues.{other.key}'s"
                 + (f" (its shard {other.shard})" if other.shard else "")
                 + ": two declarations of one queue (an import and a create, or two creates) fail at pulumi up",
@@ -277,11 +280,18 @@ def _check_queue_ids(r: Resolved) -> Iterable[Problem]:
     for qid, shard in seen.items():
         auto = autos.get(qid[:-AUTONAME_CHARS])
         if auto is not None and re.fullmatch(AUTONAME_SUFFIX, qid[-AUTONAME_CHARS:]):
-            yield Problem(
-                _queue_key(shard, "name" if shard.key in named else "importId"),
-                repr(qid),
-                f"it has the form of queues.{auto.key}'s auto-name ({auto.resource_name}-xxxxxxx): choose another ID",
+            yield from once(
+                shard,
+                "auto-name",
+                f"its shard {shard.shard}'s ID {qid} has the form of queues.{auto.key}'s auto-name "
+                f"({auto.resource_name}-xxxxxxx): choose another ID",
             )
+
+
+def _declared(plan: QueuePlan) -> tuple[str, str | None]:
+    """The key that declares a queue's ID, and its value: `name`, else `importId`."""
+    q = plan.settings
+    return ("name", q.name) if q.name is not None else ("importId", q.import_id)
 
 
 def _check_names(r: Resolved) -> Iterable[Problem]:

@@ -273,3 +273,19 @@ def test_secret_version_alias_new_is_refused() -> None:
     }
     assert problems(service={"secrets": {"A": {"secret": "s", "version": "new"}}}) == {}
     assert problems(service={"secrets": {"A": {"secret": "s", "version": "prod"}}}) == {}
+
+
+def refusal(**ours: Any) -> list[tuple[str, str]]:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(stack_config(**ours).values, "test")
+    return [(p.key, p.value) for p in caught.value.problems]
+
+
+def test_a_queue_id_problem_is_given_once_per_key_however_many_shards() -> None:
+    assert refusal(queues={"a": {"name": "x" * 99, "shards": 1000}}) == [(NS + "queues.a.name", repr("x" * 99))]
+
+
+def test_a_taken_id_shows_the_adopting_keys_own_value() -> None:
+    import_id = f"{HERE}/queues/jobs-2"
+    found = refusal(queues={"a": {"name": "jobs", "shards": 3}, "b": {"importId": import_id}})
+    assert found == [(NS + "queues.b.importId", repr(import_id))]
