@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PrivateAttr,
     StringConstraints,
     WithJsonSchema,
@@ -24,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
 from settings.limits import (
@@ -285,7 +287,18 @@ def _secret_ref(value: Any) -> Any:
     return {"secret": value} if isinstance(value, str) else value
 
 
-SecretValue = Annotated[SecretRef, BeforeValidator(_secret_ref)]
+class _StringOrSecretRef:
+    """The JSON schema of a SecretValue: the short string form _secret_ref accepts, or the map.
+
+    The BeforeValidator is invisible to pydantic's JSON schema, which would offer the map only and
+    make editors flag the short form `{DB_PASSWORD: db-pass}` that the model takes.
+    """
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"anyOf": [{"type": "string", "pattern": SECRET_PATTERN}, handler(core)]}
+
+
+SecretValue = Annotated[SecretRef, BeforeValidator(_secret_ref), _StringOrSecretRef()]
 
 _NAME = r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?"  # Compute Engine resource names (RFC 1035)
 NETWORK_PATTERN = rf"^(?:{_NAME}|projects/(?:{_PROJECT_REF})/global/networks/{_NAME})$"
