@@ -16,7 +16,7 @@ RUN_INVOKER = "roles/run.invoker"
 # smallest predefined role holding it (roles/iam.serviceAccountUser does not).
 OPENID_TOKEN_CREATOR = "roles/iam.serviceAccountOpenIdTokenCreator"
 # A service agent created on request is not usable at once (cloud-foundation-fabric #3334);
-# the wait sits on the agent's own branch, off the critical path (README "First deploy in a fresh project").
+# the wait sits on the agent's own branch, off the critical path (docs/deploy.md, "First deploy in a fresh project").
 AGENT_PROPAGATION = "30s"
 
 
@@ -86,7 +86,7 @@ class TaskInvoker(pulumi.ComponentResource):
         # First deploy in a fresh project: a just-created agent can be refused as "does not
         # exist" by setIamPolicy (cloud-foundation-fabric #3334). pulumi-gcp already waits 10 s
         # after creating each service account (magic-modules #10813); nothing waits after the
-        # agent, so wait here, once, before its grant. See README "First deploy in a fresh project".
+        # agent, so wait here, once, before its grant. See docs/deploy.md, "First deploy in a fresh project".
         agent_ready = time.Sleep(
             f"{name}-cloudtasks-agent-ready",
             create_duration=AGENT_PROPAGATION,

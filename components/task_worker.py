@@ -157,7 +157,7 @@ class TaskWorker(pulumi.ComponentResource):
             "audience": self.service.uri,
             "invokerEmail": self.invoker.email,
             "runtimeEmail": self.service.runtime_email,
-            # Each task's dispatch deadline: equal to the service timeout (see README).
+            # Each task's dispatch deadline: equal to the service timeout (docs/configuration.md, "Timeouts").
             "timeoutSeconds": self.service.timeout_seconds,
             "queues": {
                 key: {"path": q.queue_path, "paths": q.queue_paths, "targetPath": q.target_path}

@@ -103,7 +103,7 @@ def _allowed(text: str) -> dict[str, Any]:
 
 
 def _described(description: str, allowed: str, *, keys: str = "", **kwargs: Any) -> Any:
-    """A field with what it is (description) and what is allowed (shown in errors and the README).
+    """A field with what it is (description) and what is allowed (shown in errors and docs/configuration.md).
 
     `keys`: for a map, what its keys may be (the message for a bad key).
     """

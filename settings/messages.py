@@ -74,7 +74,7 @@ def _field_info(loc: tuple[str | int, ...]) -> tuple[FieldInfo | None, type[Base
 def _allowed_text(info: FieldInfo | None) -> str:
     extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
     text = extra.get("x-allowed")
-    return f"expected {text}" if isinstance(text, str) else "see the README's config table"
+    return f"expected {text}" if isinstance(text, str) else "see the config table in docs/configuration.md"
 
 
 def _problems(err: ValidationError, secret_tops: frozenset[str]) -> list[Problem]:

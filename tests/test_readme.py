@@ -1,47 +1,107 @@
-"""The README's config table and commands match the code."""
+"""The README's commands run as written: the Quick start's offline ones are run here (cheaply), and
+every `python -m tools.X --flag` the README or docs/ show names a module and flags that exist."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tools import schema
+from tools import plan
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-
-
-def test_config_table_and_schema_are_generated_from_the_model() -> None:
-    # Both derive from settings.py; a stale copy fails here (fix: `uv run python -m tools.schema`).
-    assert schema.main(["--check"]) == 0
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+DOCS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
 
 
-def test_config_table_lists_every_key() -> None:
-    rows = set(re.findall(r"^\| `([^`]+)` \|", README, flags=re.M))
-    keys = {key for key, *_ in schema.config_rows()}
-    assert {"gcp:project", "task-worker:service.cpuIdle", "task-worker:queues.<key>.maxAttempts"} <= keys
-    assert keys <= rows
+def _section(title: str) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", README, flags=re.M | re.S)
+    assert match, f"README has no section {title!r}"
+    return match[1]
 
 
-@pytest.mark.parametrize(
-    ("key", "default"),
-    [
-        ("task-worker:service.timeoutSeconds", "`600`"),
-        ("task-worker:service.cpu", '`"1"`'),
-        ("task-worker:service.cpuIdle", "`true`"),
-        ("task-worker:queues.<key>.maxDispatchesPerSecond", "`10`"),
-        ("task-worker:queues.<key>.minBackoff", '`"0.1s"`'),
-        ("task-worker:deletionProtection", "`true`"),
-    ],
-)
-def test_table_shows_defaults(key: str, default: str) -> None:
-    (row,) = [line for line in README.splitlines() if line.startswith(f"| `{key}` |")]
-    assert row.split(" | ")[1] == default
+def _commands(text: str) -> list[str]:
+    blocks = re.findall(r"^```bash\n(.*?)^```", text, flags=re.M | re.S)
+    lines = (line.split(" #", 1)[0].strip() for block in blocks for line in block.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
-def test_readme_commands_exist() -> None:
-    assert "uv run pytest" in README
-    for module in ("tools.plan", "tools.enqueue", "tools.bench"):
-        assert f"python -m {module}" in README
-        assert (Path(__file__).resolve().parent.parent / (module.replace(".", "/") + ".py")).is_file()
+QUICK_START = _commands(_section("Quick start"))
+
+
+def test_quick_start_is_set_up_plan_and_tests() -> None:
+    # Two commands to reach a plan, one for the tests; nothing that needs the Pulumi CLI or credentials.
+    assert QUICK_START[:2] == ["uv sync", "uv run python -m tools.plan dev"]
+    assert len(QUICK_START) == 3
+    assert QUICK_START[2].startswith("uv run pytest")
+    assert not re.search(r"\b(pulumi|gcloud)\b", "\n".join(QUICK_START))
+
+
+def test_quick_start_plan_runs_and_ends_with_the_line_the_readme_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    words = QUICK_START[1].split()
+    assert words[:4] == ["uv", "run", "python", "-m"]
+    assert words[4] == "tools.plan"
+    assert plan.main(words[5:]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    shown = re.search(r"`(\d+ resources \(.*?invokes \d+)`", _section("Quick start"))
+    assert shown, "the Quick start shows no sample summary line"
+    assert shown[1] == last
+    # docs/plan.md shows the same stack's line.
+    assert f"`{last}`" in (ROOT / "docs" / "plan.md").read_text()
+
+
+def test_quick_start_warnings_are_the_ones_the_readme_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["dev"]) == 0
+    warned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
+    named = re.findall(r"`((?:gcp|task-worker):\w+)`", _section("Quick start"))
+    assert len(warned) == len(named)
+    for key in named:
+        assert any(key in line for line in warned), key
+
+
+def test_quick_start_test_command_is_accepted_by_pytest() -> None:
+    # Collect only (the whole suite would double CI's time): the flags the README gives must be valid.
+    flags = QUICK_START[2].split()[3:]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *flags, "--collect-only", "-p", "no:cacheprovider", "tests/test_readme.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_uv_sync_installs_from_the_lock() -> None:
+    assert (ROOT / "uv.lock").is_file()
+    assert "client" in (ROOT / "pyproject.toml").read_text()  # tools.enqueue's group, a default group
+
+
+def _tool_calls() -> list[tuple[str, str, str]]:
+    calls = []
+    for name in DOCS:
+        text = (ROOT / name).read_text()
+        for line in text.splitlines():
+            for module, rest in re.findall(r"python -m (tools\.\w+)([^`|#]*)", line):
+                calls.append((name, module, rest))
+    return calls
+
+
+TOOL_CALLS = _tool_calls()
+
+
+def test_the_docs_call_the_tools() -> None:
+    modules = {module for _, module, _ in TOOL_CALLS}
+    assert {"tools.plan", "tools.schema", "tools.outputs", "tools.enqueue"} <= modules
+
+
+@pytest.mark.parametrize(("where", "module", "rest"), TOOL_CALLS, ids=[f"{w}:{m}" for w, m, _ in TOOL_CALLS])
+def test_every_tool_command_names_a_module_and_flags_that_exist(where: str, module: str, rest: str) -> None:
+    source = ROOT / (module.replace(".", "/") + ".py")
+    assert source.is_file(), f"{where}: {module} does not exist"
+    text = source.read_text()
+    for flag in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", rest):
+        assert f'"{flag}"' in text, f"{where}: {module} has no flag {flag}"

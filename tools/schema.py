@@ -1,7 +1,7 @@
-"""Derive, from the one config model in settings.py, the README's config table and the JSON Schema
-that editors use for `Pulumi.<stack>.yaml`.
+"""Derive, from the one config model in settings.py, the config table of docs/configuration.md and
+the JSON Schema that editors use for `Pulumi.<stack>.yaml`.
 
-    uv run python -m tools.schema           # rewrite schemas/stack-config.schema.json and the README table
+    uv run python -m tools.schema           # rewrite schemas/stack-config.schema.json and the docs table
     uv run python -m tools.schema --check   # exit 1 if either is stale (a test runs this)
 """
 
@@ -35,7 +35,7 @@ from settings import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schemas" / "stack-config.schema.json"
-README_PATH = ROOT / "README.md"
+TABLE_PATH = ROOT / "docs" / "configuration.md"  # the table lives between BEGIN and END there
 BEGIN, END = "<!-- config-table:begin (python -m tools.schema) -->", "<!-- config-table:end -->"
 _SECURE = {"type": "object", "properties": {"secure": {"type": "string"}}, "required": ["secure"]}
 
@@ -144,20 +144,20 @@ def schema_text() -> str:
     return json.dumps(stack_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def readme_with_table(readme: str) -> str:
-    head, sep, rest = readme.partition(BEGIN)
+def doc_with_table(doc: str) -> str:
+    """`doc` with the generated table between its markers."""
+    head, sep, rest = doc.partition(BEGIN)
     _, sep2, tail = rest.partition(END)
     if not sep or not sep2:
-        raise SystemExit(f"README.md lacks the markers {BEGIN} … {END}")
+        raise SystemExit(f"{TABLE_PATH.relative_to(ROOT)} lacks the markers {BEGIN} … {END}")
     return f"{head}{BEGIN}\n{render_table()}\n{END}{tail}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.schema", description="Config table and JSON Schema.")
-    parser.add_argument("--check", action="store_true", help="exit 1 when the schema or the README table is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the schema or the config table is stale")
     args = parser.parse_args(argv)
-    readme = README_PATH.read_text()
-    fresh = {SCHEMA_PATH: schema_text(), README_PATH: readme_with_table(readme)}
+    fresh = {SCHEMA_PATH: schema_text(), TABLE_PATH: doc_with_table(TABLE_PATH.read_text())}
     stale = [p for p, text in fresh.items() if not p.is_file() or p.read_text() != text]
     if args.check:
         for path in stale:
