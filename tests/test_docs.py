@@ -6,6 +6,7 @@ pass the editor schema (schemas/stack-config.schema.json) and the program's own 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import textwrap
@@ -214,3 +215,21 @@ def test_every_relative_link_and_anchor_resolves(where: str, target: str) -> Non
     if anchor and file.suffix == ".md":
         headings = re.findall(r"^#+ (.+)$", re.sub(r"^```.*?^```", "", file.read_text(), flags=re.M | re.S), re.M)
         assert anchor in {_slug(h) for h in headings}, f"{where}: {target}: no such heading"
+
+
+# --- Python examples -------------------------------------------------------------------------------
+
+PYTHON_BLOCKS = [
+    (f"{name}#{i}", block)
+    for name in DOCS
+    for i, block in enumerate(re.findall(r"^```python\n(.*?)^```", (ROOT / name).read_text(), flags=re.M | re.S))
+]
+
+
+def test_the_docs_show_python_examples() -> None:
+    assert any("StackReference" in block for _, block in PYTHON_BLOCKS)
+
+
+@pytest.mark.parametrize(("where", "block"), PYTHON_BLOCKS, ids=[where for where, _ in PYTHON_BLOCKS])
+def test_every_python_example_parses(where: str, block: str) -> None:
+    ast.parse(textwrap.dedent(block), filename=where)

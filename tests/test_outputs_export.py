@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from task_worker_producer import StackOutputs
-from tools import outputs, plan
+from tools import harness, outputs, plan
 
 _UNKNOWN = re.compile(r"\(known after up: auto-name of queue task-worker-([a-z0-9-]+)\)")
 
@@ -120,3 +120,35 @@ def test_a_missing_file_is_named(
     code, _, err = _run([str(tmp_path / "nope.json"), "--json"], "", monkeypatch, capsys)
     assert code == 2
     assert "nope.json" in err
+
+
+# --- the stack-reference example of docs/producers.md ----------------------------------------------
+
+
+def _stack_reference_example() -> str:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "producers.md").read_text()
+    (block,) = [b for b in re.findall(r"^```python\n(.*?)^```", text, flags=re.M | re.S) if "StackReference" in b]
+    return block
+
+
+def test_stack_reference_example_reads_the_same_environments_outputs(
+    prod_outputs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The consumer program of docs/producers.md, run under the offline harness's mocks, with the
+    # referenced stack answering prod's outputs.
+    asked: list[str] = []
+    original = harness.ProviderMocks.new_resource
+
+    def new_resource(self: harness.ProviderMocks, args: Any) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            asked.append(args.inputs["name"])
+            return args.inputs["name"], {"name": args.inputs["name"], "outputs": prod_outputs}
+        return original(self, args)
+
+    monkeypatch.setattr(harness.ProviderMocks, "new_resource", new_resource)
+    program = tmp_path / "consumer.py"
+    program.write_text(_stack_reference_example())
+    run = harness.run_program(harness.StackConfig("prod", {}), program)
+    assert run.error is None, run.error
+    assert asked == ["organization/task-worker/prod"]
+    assert run.exports["bulkQueue"] == prod_outputs["queues"]["bulk"]["path"]
