@@ -175,7 +175,17 @@ def test_schema_takes_every_secret_form_the_model_takes(value: object) -> None:
     parse_settings(config, "dev")
 
 
-@pytest.mark.parametrize("value", ["db/pass", "", {"version": "4"}, {"secret": "db-pass", "version": "NEW!"}, 3])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "db/pass",
+        "",
+        {"version": "4"},
+        {"secret": "db-pass", "version": "NEW!"},
+        {"secret": "db-pass", "version": "NEW"},
+        3,
+    ],
+)
 def test_schema_refuses_a_secret_the_model_refuses(value: object) -> None:
     assert list(VALIDATOR.iter_errors(_secrets(value)))
     config = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in _secrets(value)["config"].items()}

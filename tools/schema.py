@@ -63,6 +63,8 @@ def stack_schema() -> dict[str, Any]:
     env = defs["ServiceSettings"]["properties"]["env"]["patternProperties"]
     for pattern, value in env.items():
         env[pattern] = _or_secure(value)  # `pulumi config set --secret --path 'task-worker:service.env.X'`
+    # The model refuses the alias NEW in a validator the JSON schema cannot see (gcp-facts.md).
+    defs["SecretRef"]["properties"]["version"]["not"] = {"const": "NEW"}
     _closed_maps(model)
     _closed_maps(defs)
     props: dict[str, Any] = {}
