@@ -105,3 +105,10 @@ def test_every_tool_command_names_a_module_and_flags_that_exist(where: str, modu
     text = source.read_text()
     for flag in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", rest):
         assert f'"{flag}"' in text, f"{where}: {module} has no flag {flag}"
+
+
+def test_readme_stays_short_and_the_reference_lives_in_docs() -> None:
+    # A newcomer reads it to the end: recipes and links; tables of keys and roles are in docs/.
+    assert len(README.splitlines()) <= 250
+    assert "config-table:begin" not in README
+    assert "| principal | role |" not in README
