@@ -152,3 +152,24 @@ def test_stack_reference_example_reads_the_same_environments_outputs(
     assert run.error is None, run.error
     assert asked == ["organization/task-worker/prod"]
     assert run.exports["bulkQueue"] == prod_outputs["queues"]["bulk"]["path"]
+
+
+def test_stack_runs_pulumi_stack_output_for_that_stack(
+    prod_outputs: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(outputs, "load_stack_outputs", lambda stack: asked.append(stack) or prod_outputs)
+    code, out, _ = _run(["--stack", "prod", "--env"], "", monkeypatch, capsys)
+    assert code == 0
+    assert asked == ["prod"]
+    assert "TASK_WORKER_QUEUE_BULK_TARGET_PATH=/tasks/bulk" in out.splitlines()
+
+
+def test_stack_without_the_pulumi_cli_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi here
+    code, out, err = _run(["--stack", "prod", "--json"], "", monkeypatch, capsys)
+    assert (code, out) == (2, "")
+    assert "pulumi CLI is not on PATH" in err
+    assert len(err.strip().splitlines()) == 1

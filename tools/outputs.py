@@ -1,14 +1,15 @@
 """Hand a stack's outputs to producers: the part they need, as an env file or a JSON file.
 
     pulumi stack output --json -s prod | uv run python -m tools.outputs --env > prod.env
+    uv run python -m tools.outputs --stack prod --env > prod.env     # runs that pulumi command itself
     pulumi stack output --json -s prod > raw.json && uv run python -m tools.outputs raw.json --json > outputs.json
 
-Reads `pulumi stack output --json` (a file, or stdin with `-` or nothing) and checks it as the producer
-library does (`StackOutputs.from_json`). `--json` prints what the library reads (serviceUrl, queues,
-timeoutSeconds, project, location), nothing else (no account emails). `--env` prints one
-`PREFIX…=value` line per fact, for `docker run --env-file`, a Cloud Run producer's env or a non-Python
-producer: a value outside `[A-Za-z0-9_./:,@%+=-]` is single-quoted as a POSIX shell reads it.
-Bad input exits 2 with one line naming the output.
+Reads `pulumi stack output --json` (a file, stdin with `-` or nothing, or `--stack STACK` to run it)
+and checks it as the producer library does (`StackOutputs.from_json`). `--json` prints what the
+library reads (serviceUrl, queues, timeoutSeconds, project, location), nothing else (no account
+emails). `--env` prints one `PREFIX…=value` line per fact, for `docker run --env-file`, a Cloud Run
+producer's env or a non-Python producer: a value outside `[A-Za-z0-9_./:,@%+=-]` is single-quoted as
+a POSIX shell reads it. Bad input exits 2 with one line naming the output.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from task_worker_producer import EnqueueError, StackOutputs
+from tools.enqueue import UsageError, load_stack_outputs
 
 DEFAULT_PREFIX = "TASK_WORKER_"
 _PLAIN = re.compile(r"[A-Za-z0-9_./:,@%+=-]*")
@@ -88,16 +90,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     form = parser.add_mutually_exclusive_group(required=True)
     form.add_argument("--env", action="store_true", help="print NAME=value lines")
     form.add_argument("--json", action="store_true", help="print the outputs the producer library reads, as JSON")
+    parser.add_argument("--stack", help="run `pulumi stack output --json --stack STACK` (needs the Pulumi CLI)")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help=f"env names' prefix (default {DEFAULT_PREFIX})")
     args = parser.parse_args(argv)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.prefix):
         parser.error(f"--prefix {args.prefix!r}: letters, digits and _, not starting with a digit")
+    if args.stack and args.source != "-":
+        parser.error("give the outputs as a file or with --stack, not both")
     try:
-        data = _read(args.source)
+        data = load_stack_outputs(args.stack) if args.stack else _read(args.source)
         if not isinstance(data, dict):  # from_json would take a JSON string for a file name
             raise EnqueueError(f"stack outputs must be a JSON object, got {type(data).__name__}")
         outputs = StackOutputs.from_json(data)
-    except EnqueueError as err:
+    except (EnqueueError, UsageError) as err:
         print(f"python -m tools.outputs: {err}", file=sys.stderr)
         return 2
     if args.env:
