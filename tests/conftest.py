@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -145,3 +147,11 @@ def full() -> Run:
 @pytest.fixture(scope="session", params=["small", "full"])
 def stack_run(request: pytest.FixtureRequest, small: Run, full: Run) -> Run:
     return {"small": small, "full": full}[request.param]
+
+
+@pytest.fixture(autouse=True)
+def _collector_back_on() -> Iterator[None]:
+    """tools.plan leaves the cyclic collector off (a plan's process ends with the run); a test
+    session runs many plans in one process, so switch it back on after each test."""
+    yield
+    gc.enable()

@@ -23,7 +23,8 @@ work on the machine disturbs less. Figures:
   (an enqueuer, alerts, dead letters): CPU time, `--shard-repeat` runs each;
 The last line is `plan_vs_import=R1 scale_50_vs_1=R2 critical_path=D shards_marginal=M shards_1000_vs_1=W
 suite_s=S` (M and W of the fully featured stacks). Goals: R1 ≤ 1.5, R2 ≤ 2.0, D = 5, M ≤ 1.3 (the
-marginal CPU of shards 500→1,000 over that of 1→500: linear cost), W ≤ 10; the whole benchmark ≤ 90 s.
+marginal CPU of shards 500→1,000 over that of 1→500: linear cost), W ≤ 10; the benchmark ≤ 60 s besides
+the test suite's run.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ GOALS = {
     # 1,000-shard plan (Cloud Tasks' queue limit) within 10× the one-shard plan; also fully featured.
     "shards_marginal": 1.3,
     "shards_1000_vs_1": 10.0,
-    "total_s": 90.0,
+    # The benchmark's own figures (the test suite's run is a figure of its own, not counted here).
+    "total_s": 60.0,
 }
 SHARDS = (1, 500, 1000)
 
@@ -249,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio_wall, ratio_cpu = dev[0] / floor[0], dev[1] / floor[1]
     scale_ratio = scale["q50"][0] / scale["q1"][0]
     quiet_ratio = scale["q50-quiet"][0] / scale["q1-quiet"][0]
-    total = time.perf_counter() - began
+    total = time.perf_counter() - began - suite * args.suite_repeat
     rows = [
         (
             "plan_vs_import",
@@ -276,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ),
             )
         ),
-        ("benchmark took", f"{total:5.1f} s", _verdict(round(total, 1), GOALS["total_s"])),
+        ("benchmark took", f"{total:5.1f} s (+ suite)", _verdict(round(total, 1), GOALS["total_s"])),
     ]
     for label, value, verdict in rows:
         print(f"{label:20s}{value:24s}{verdict}")

@@ -715,7 +715,8 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     except (StackNotFoundError, StackFileError) as err:
         print(f"plan: {err}", file=sys.stderr)
         return 2
-    run = run_program(config, root / "__main__.py")
+    # A process that ends after the plan: the collector stays as the program left it (off).
+    run = run_program(config, root / "__main__.py", restore_gc=False)
     if run.error is not None:
         # A config mistake is the user's to fix: the message, never a traceback.
         print(f"plan: stack {args.stack}: {run.error}", file=sys.stderr)
