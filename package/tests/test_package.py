@@ -221,6 +221,7 @@ def test_a_missing_region_names_region_and_location() -> None:
     )
 
 
+@settings(max_examples=max(settings().max_examples // 4, 3))  # a construct per example
 @given(broken_configs())
 def test_bad_inputs_get_the_stack_files_messages(case: tuple[dict[str, Any], str]) -> None:
     config, key = case
