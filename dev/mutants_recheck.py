@@ -45,6 +45,8 @@ from types import FrameType
 KILL_TESTS = {
     # Before "components.": the first prefix that matches wins.
     "components.monitoring.": ["tests/test_monitoring_exact.py", "tests/test_monitoring.py"],
+    "settings.resolve.": ["tests/test_resolved_model.py"],
+    "settings.names.": ["tests/test_names.py", "tests/test_resolved_model.py"],
     "settings.": [
         "tests/test_cross_field_validators.py",
         "tests/test_settings_messages.py",

@@ -3,9 +3,11 @@ regex repetition counts) perturbed by one step each way, and the limit tests run
 
 mutmut 3 mutates function bodies only, so a changed `MAX_CONCURRENCY = 1000` or `Field(le=65535)`
 is never tried by it. This script tries each: it copies the project to a temporary directory,
-changes one number there, runs the limit tests (settings: tests/test_limits.py and the
-settings/validators kill tests; producer: producer/tests) and
-reports whether they fail (killed) or pass (survived). Run by hand, never in CI (about 3 minutes):
+changes one number there (settings/limits.py's table, settings/fields.py's Field bounds and patterns,
+settings/resolve.py's derived counts), runs the limit tests (settings: tests/test_limits.py, the
+validator and resolved-model tests; monitoring limits: also the monitoring tests; producer:
+producer/tests) and
+reports whether they fail (killed) or pass (survived). Run by hand, never in CI (about 15 minutes):
 
     uv run python -m dev.mutate_limits            # all
     uv run python -m dev.mutate_limits MAX_LABELS # only mutations whose name contains this
@@ -25,12 +27,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+FIELDS = "settings/fields.py"
+TABLE = "settings/limits.py"
+RESOLVE = "settings/resolve.py"
 SETTINGS_TESTS = [
     "tests/test_limits.py",
     "tests/test_operations_config.py",
     "tests/test_settings_messages.py",
     "tests/test_cross_field_validators.py",
+    "tests/test_resolved_model.py",
+    "tests/test_names.py",
 ]
+# The table's monitoring limits are read by components/monitoring, whose tests pin them.
+MONITORING_TESTS = ["tests/test_monitoring.py", "tests/test_monitoring_exact.py"]
+MONITORING_LIMITS = frozenset(
+    {
+        "FILTER_MAX_CHARS",
+        "CONDITIONS_MAX",
+        "DOCUMENTATION_MAX_CHARS",
+        "DOCUMENTATION_MAX_BYTES",
+        "SUBJECT_MAX_BYTES",
+        "DASHBOARD_MAX_WIDGETS",
+        "DASHBOARD_COLUMNS",
+    }
+)
 PRODUCER = "producer/src/task_worker_producer/limits.py"
 PRODUCER_TESTS = ["producer/tests"]
 
@@ -42,8 +62,9 @@ class Limit:
     name: str
     old: str
     steps: tuple[str, ...]  # replacements for `old`, one mutation each
-    file: str = "settings.py"
+    file: str = FIELDS
     scope: tuple[str, str] | None = None  # (class, field): only inside that field's declaration
+    tests: tuple[str, ...] = ()  # the tests to run; () = by file (settings or producer)
 
 
 def _pm(name: str, old: str, below: str, above: str, **kw: object) -> Limit:
@@ -54,40 +75,65 @@ def _field(cls: str, field: str, old: str, *steps: str) -> Limit:
     return Limit(f"{cls}.{field} {old}", old, steps, scope=(cls, field))
 
 
+_TABLE_ENTRY = re.compile(r'"(\w+)": Limit\((\s*)([^,]+),')
+
+
+def _table() -> tuple[Limit, ...]:
+    """Every value of settings/limits.py's LIMITS table, one step down and up (read from the file, so a
+    new entry is mutated without being listed here)."""
+    return tuple(
+        Limit(
+            f"LIMITS[{name}]",
+            m.group(0),
+            (f'"{name}": Limit({space}{value} - 1,', f'"{name}": Limit({space}{value} + 1,'),
+            file=TABLE,
+            tests=tuple(SETTINGS_TESTS + MONITORING_TESTS) if name in MONITORING_LIMITS else (),
+        )
+        for m in _TABLE_ENTRY.finditer((ROOT / TABLE).read_text())
+        for name, space, value in [m.groups()]
+    )
+
+
 LIMITS: tuple[Limit, ...] = (
-    # Module constants (settings.py).
-    _pm("INT32_MAX", "INT32_MAX = 2**31 - 1", "INT32_MAX = 2**31 - 2", "INT32_MAX = 2**31"),
-    _pm("MAX_DISPATCHES_PER_SECOND", "= 500.0", "= 499.0", "= 501.0"),
-    _pm("MAX_CONCURRENT_DISPATCHES", "= 5000", "= 4999", "= 5001"),
-    _pm(
-        "MAX_QUEUES_PER_LOCATION",
-        "MAX_QUEUES_PER_LOCATION = 1000",
-        "MAX_QUEUES_PER_LOCATION = 999",
-        "MAX_QUEUES_PER_LOCATION = 1001",
-    ),
+    # Google's limits: the table's values (settings/limits.py), and the names derived from them.
+    *_table(),
     _pm(
         "MAX_SHARDS",
         "MAX_SHARDS = MAX_QUEUES_PER_LOCATION",
         "MAX_SHARDS = MAX_QUEUES_PER_LOCATION - 1",
         "MAX_SHARDS = MAX_QUEUES_PER_LOCATION + 1",
+        file=TABLE,
     ),
-    _pm("MAX_DURATION_SECONDS", "= 315_576_000_000", "= 315_575_999_999", "= 315_576_000_001"),
-    _pm("MAX_CONCURRENCY", "MAX_CONCURRENCY = 1000", "MAX_CONCURRENCY = 999", "MAX_CONCURRENCY = 1001"),
-    _pm("MIN_TIMEOUT_SECONDS", "MIN_TIMEOUT_SECONDS = 600", "MIN_TIMEOUT_SECONDS = 599", "MIN_TIMEOUT_SECONDS = 601"),
     _pm(
-        "MAX_TIMEOUT_SECONDS", "MAX_TIMEOUT_SECONDS = 1800", "MAX_TIMEOUT_SECONDS = 1799", "MAX_TIMEOUT_SECONDS = 1801"
+        "MIN_TIMEOUT_SECONDS",
+        "MIN_TIMEOUT_SECONDS = DEFAULT_DISPATCH_DEADLINE_SECONDS",
+        "MIN_TIMEOUT_SECONDS = DEFAULT_DISPATCH_DEADLINE_SECONDS - 1",
+        "MIN_TIMEOUT_SECONDS = DEFAULT_DISPATCH_DEADLINE_SECONDS + 1",
+        file=TABLE,
     ),
-    _pm("MAX_ENV_VARS", "MAX_ENV_VARS = 1000", "MAX_ENV_VARS = 999", "MAX_ENV_VARS = 1001"),
-    _pm("MAX_ENV_VALUE_BYTES", "= 32 * 1024\n", "= 32 * 1024 - 1\n", "= 32 * 1024 + 1\n"),
-    _pm("MIN_MEMORY_MIB", "= 128, 32 * 1024", "= 127, 32 * 1024", "= 129, 32 * 1024"),
-    _pm("MAX_MEMORY_MIB", "= 128, 32 * 1024", "= 128, 32 * 1024 - 1", "= 128, 32 * 1024 + 1"),
-    _pm("MAX_LABELS", "MAX_LABELS = 64", "MAX_LABELS = 63", "MAX_LABELS = 65"),
-    _pm("STARTUP_MAX_SECONDS", "STARTUP_MAX_SECONDS = 240", "STARTUP_MAX_SECONDS = 239", "STARTUP_MAX_SECONDS = 241"),
     _pm(
-        "LIVENESS_MAX_SECONDS",
-        "LIVENESS_MAX_SECONDS = 3600",
-        "LIVENESS_MAX_SECONDS = 3599",
-        "LIVENESS_MAX_SECONDS = 3601",
+        "MAX_TIMEOUT_SECONDS",
+        "MAX_TIMEOUT_SECONDS = min(MAX_DISPATCH_DEADLINE_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS)",
+        "MAX_TIMEOUT_SECONDS = min(MAX_DISPATCH_DEADLINE_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS) - 1",
+        "MAX_TIMEOUT_SECONDS = min(MAX_DISPATCH_DEADLINE_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS) + 1",
+        file=TABLE,
+    ),
+    # What the resolved model adds (settings/resolve.py): Pulumi's auto-name suffix, dead letters' env vars.
+    _pm("AUTONAME_CHARS", "AUTONAME_CHARS = 8", "AUTONAME_CHARS = 7", "AUTONAME_CHARS = 9", file=RESOLVE),
+    _pm("AUTONAME_SUFFIX", '"-[0-9a-f]{7}"', '"-[0-9a-f]{6}"', '"-[0-9a-f]{8}"', file=RESOLVE),
+    _pm(
+        "DEAD_LETTER_ENV_VARS fixed",
+        "DEAD_LETTER_ENV_VARS = (4, 4)",
+        "DEAD_LETTER_ENV_VARS = (3, 4)",
+        "DEAD_LETTER_ENV_VARS = (5, 4)",
+        file=RESOLVE,
+    ),
+    _pm(
+        "DEAD_LETTER_ENV_VARS per queue",
+        "DEAD_LETTER_ENV_VARS = (4, 4)",
+        "DEAD_LETTER_ENV_VARS = (4, 3)",
+        "DEAD_LETTER_ENV_VARS = (4, 5)",
+        file=RESOLVE,
     ),
     # The memory page's minimum-CPU table: every number of every row.
     *(
@@ -113,8 +159,19 @@ LIMITS: tuple[Limit, ...] = (
     # Regex repetition counts.
     _pm("_CPU_TEXT fraction digits", r"(\d{1,3})", r"(\d{1,2})", r"(\d{1,4})"),
     _pm("_MEMORY_TEXT digits", r"([1-9]\d{0,5})", r"([1-9]\d{0,4})", r"([1-9]\d{0,6})"),
-    _pm("LabelKey length", "[a-z0-9_-]{0,62}$", "[a-z0-9_-]{0,61}$", "[a-z0-9_-]{0,63}$"),
-    _pm("LabelValue length", "^[a-z0-9_-]{0,63}$", "^[a-z0-9_-]{0,62}$", "^[a-z0-9_-]{0,64}$"),
+    # Labels: unbounded Unicode classes, their length in max_length (one per annotation).
+    _pm(
+        "LabelKey max_length",
+        "pattern=LABEL_KEY_PATTERN, max_length=MAX_LABEL_CHARS",
+        "pattern=LABEL_KEY_PATTERN, max_length=MAX_LABEL_CHARS - 1",
+        "pattern=LABEL_KEY_PATTERN, max_length=MAX_LABEL_CHARS + 1",
+    ),
+    _pm(
+        "LabelValue max_length",
+        "pattern=LABEL_VALUE_PATTERN, max_length=MAX_LABEL_CHARS",
+        "pattern=LABEL_VALUE_PATTERN, max_length=MAX_LABEL_CHARS - 1",
+        "pattern=LABEL_VALUE_PATTERN, max_length=MAX_LABEL_CHARS + 1",
+    ),
     _pm("_SECRET_ID length", "{1,255}", "{1,254}", "{1,256}"),
     _pm("VERSION_PATTERN number", "[0-9]{0,18}", "[0-9]{0,17}", "[0-9]{0,19}"),
     _pm("VERSION_PATTERN alias", "[A-Za-z0-9_-]{0,62})$", "[A-Za-z0-9_-]{0,61})$", "[A-Za-z0-9_-]{0,63})$"),
@@ -180,25 +237,6 @@ LIMITS: tuple[Limit, ...] = (
         "max_length=MAX_ENV_VARS + 1",
     ),
     # Alert thresholds and dead-letter retention (task-worker:monitoring / deadLetter).
-    _pm("ALERT_MAX_MINUTES", "ALERT_MAX_MINUTES = 1440", "ALERT_MAX_MINUTES = 1439", "ALERT_MAX_MINUTES = 1441"),
-    _pm(
-        "MAX_TASK_AGE_SECONDS",
-        "MAX_TASK_AGE_SECONDS = 31 * 24 * 3600",
-        "MAX_TASK_AGE_SECONDS = 31 * 24 * 3600 - 1",
-        "MAX_TASK_AGE_SECONDS = 31 * 24 * 3600 + 1",
-    ),
-    _pm(
-        "MIN_RETENTION_SECONDS",
-        "MIN_RETENTION_SECONDS = 600",
-        "MIN_RETENTION_SECONDS = 599",
-        "MIN_RETENTION_SECONDS = 601",
-    ),
-    _pm(
-        "MAX_RETENTION_SECONDS",
-        "MAX_RETENTION_SECONDS = 31 * 24 * 3600",
-        "MAX_RETENTION_SECONDS = 31 * 24 * 3600 - 1",
-        "MAX_RETENTION_SECONDS = 31 * 24 * 3600 + 1",
-    ),
     _pm(
         "AlertMinutes ge",
         "Field(ge=1, le=ALERT_MAX_MINUTES)",
@@ -240,10 +278,25 @@ _MEMORY_EQUIVALENT = (
     "a memory limit has at most 5 digits (32768Mi); 4 or 6 more after the first digit only change which "
     "out-of-range values fail the pattern rather than the range check, and both give the same message"
 )
+_READ_BY_NO_CHECK = "the table states it for the docs; no check reads it"
+_REQUEST_TIMEOUT = "only read as min(1800, it): the dispatch deadline's 1800 s is the smaller either way"
+_ONE_VPC = "the settings take one network (vpc.network), so a limit of 2 interfaces allows nothing more"
+_ACCOUNT_MIN = "account IDs start with the component name (task-worker-, 12 characters): never near 6"
+
+
+def _table_equivalent(name: str, reason: str, *signs: str) -> dict[tuple[str, str], str]:
+    entry = next(limit for limit in LIMITS if limit.name == f"LIMITS[{name}]")
+    return {(entry.name, step): reason for step in entry.steps if any(f" {s} 1," in step for s in signs)}
+
+
 # Keyed by (limit name, replacement).
 EQUIVALENT: dict[tuple[str, str], str] = {
     ("_MEMORY_TEXT digits", r"([1-9]\d{0,4})"): _MEMORY_EQUIVALENT,
     ("_MEMORY_TEXT digits", r"([1-9]\d{0,6})"): _MEMORY_EQUIVALENT,
+    **_table_equivalent("MIN_DISPATCH_DEADLINE_SECONDS", _READ_BY_NO_CHECK, "-", "+"),
+    **_table_equivalent("MAX_REQUEST_TIMEOUT_SECONDS", _REQUEST_TIMEOUT, "-", "+"),
+    **_table_equivalent("MAX_VPC_NETWORK_INTERFACES", _ONE_VPC, "+"),
+    **_table_equivalent("MIN_ACCOUNT_ID_CHARS", _ACCOUNT_MIN, "-", "+"),
 }
 
 
@@ -285,7 +338,7 @@ def main(argv: list[str]) -> int:
         for limit in wanted:
             path = copy / limit.file
             original = path.read_text()
-            tests = PRODUCER_TESTS if limit.file == PRODUCER else SETTINGS_TESTS
+            tests = limit.tests or (PRODUCER_TESTS if limit.file == PRODUCER else SETTINGS_TESTS)
             for new in limit.steps:
                 path.write_text(mutate(original, limit, new))
                 try:

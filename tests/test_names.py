@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from settings.names import account_id, slug
+from settings.names import account_id, slug, stack_label
 from tests.conftest import run_ok, stack_config
 
 IAM_ACCOUNT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
@@ -65,6 +65,19 @@ def test_long_stack_names_give_valid_distinct_ids() -> None:
 )
 def test_slug(member: str, expected: str) -> None:
     assert slug(member) == expected
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        ("prod_eu-1", "prod_eu-1"),  # a label value's own characters are kept
+        ("Prod.EU", "prod-eu"),  # lowercased; anything else becomes a hyphen, one each
+        ("a..b", "a--b"),
+        ("s" * 64, "s" * 63),  # cut to a label value's 63 characters
+    ],
+)
+def test_stack_label(stack: str, expected: str) -> None:
+    assert stack_label(stack) == expected
 
 
 def test_long_stack_name_through_the_program() -> None:
