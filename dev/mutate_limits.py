@@ -51,6 +51,9 @@ MONITORING_LIMITS = frozenset(
         "DASHBOARD_COLUMNS",
     }
 )
+# docs/limits.md is generated from the table and checked fresh: that test fails on any changed value,
+# so it is left out here; the question is whether a test of the behaviour notices.
+DESELECT = ["-k", "not limits_page"]
 PRODUCER = "producer/src/task_worker_producer/limits.py"
 PRODUCER_TESTS = ["producer/tests"]
 
@@ -173,7 +176,8 @@ LIMITS: tuple[Limit, ...] = (
         "pattern=LABEL_VALUE_PATTERN, max_length=MAX_LABEL_CHARS + 1",
     ),
     _pm("_SECRET_ID length", "{1,255}", "{1,254}", "{1,256}"),
-    _pm("VERSION_PATTERN number", "[0-9]{0,18}", "[0-9]{0,17}", "[0-9]{0,19}"),
+    _pm("VERSION_PATTERN number", "latest|[1-9][0-9]{0,18}", "latest|[1-9][0-9]{0,17}", "latest|[1-9][0-9]{0,19}"),
+    _pm("PROJECT_NUMBER_PATTERN digits", r'"^[1-9][0-9]{0,18}$"', r'"^[1-9][0-9]{0,17}$"', r'"^[1-9][0-9]{0,19}$"'),
     _pm("VERSION_PATTERN alias", "[A-Za-z0-9_-]{0,62})$", "[A-Za-z0-9_-]{0,61})$", "[A-Za-z0-9_-]{0,63})$"),
     _pm("image tag length", r"[A-Za-z0-9_.-]{0,127}", r"[A-Za-z0-9_.-]{0,126}", r"[A-Za-z0-9_.-]{0,128}"),
     _pm("image digest length", "{32,}", "{31,}", "{33,}"),
@@ -343,7 +347,7 @@ def main(argv: list[str]) -> int:
                 path.write_text(mutate(original, limit, new))
                 try:
                     run = subprocess.run(
-                        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *DESELECT, *tests],
                         cwd=copy,
                         env=env,
                         capture_output=True,
