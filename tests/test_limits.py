@@ -178,6 +178,9 @@ def test_queue_limits(fields: dict[str, Any], bad: str | None) -> None:
         ({"gcp:project": "undefined-app"}, "gcp:project"),
         ({"gcp:region": "europe-west1\n"}, "gcp:region"),
         ({"location": "us-central1"}, None),
+        ({"projectNumber": "1" + "0" * 18}, None),  # at most 19 digits, not starting with 0
+        ({"projectNumber": "1" + "0" * 19}, f"{NS}projectNumber"),
+        ({"projectNumber": "0123"}, f"{NS}projectNumber"),
     ],
 )
 def test_stack_limits(ours: dict[str, Any], bad: str | None) -> None:

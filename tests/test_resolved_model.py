@@ -146,6 +146,15 @@ def test_only_shard_0_of_an_adopted_queue_is_imported_the_others_are_created() -
     ]
 
 
+def test_the_model_grants_network_user_on_a_shared_vpc_hosts_subnetwork_only_when_asked() -> None:
+    subnetwork = "projects/host-proj/regions/europe-west1/subnetworks/w"
+    config = stack_config(service={"vpc": {"subnetwork": subnetwork, "grantNetworkUser": True}})
+    r = resolve_stack(parse_settings(config.values, "test"), "tw")
+    assert r.network_user == ("tw-service-network-user", "host-proj", "europe-west1", "w")
+    config = stack_config(service={"vpc": {"subnetwork": subnetwork}})
+    assert resolve_stack(parse_settings(config.values, "test")).network_user is None
+
+
 def test_dead_letters_off_grant_no_subscriber_and_add_no_env_var() -> None:
     config = stack_config(
         deadLetter={"enabled": False, "subscribers": ["group:ops@x.com"]}, service={"env": {"E": "x"}}
@@ -189,8 +198,8 @@ def test_an_auto_named_shard_at_the_limit_passes_and_one_past_is_refused() -> No
     # Pulumi names shard i "<component>-<key>-<i>" + "-" + 7 hex digits. Under the program's name
     # ("task-worker") a key (at most 50 characters) cannot reach the limit ...
     assert problems(queues={"k" * 50: {"shards": 1000}}) == {}
-    # ... a longer component name can: shard 1 of key "k" is the longest.
-    settings = parse_settings(stack_config(queues={"k": {"shards": 2}}).values, "test")
+    # ... a longer component name can: shards 1 and 2 of key "k" are the longest; one problem for both.
+    settings = parse_settings(stack_config(queues={"k": {"shards": 3}}).values, "test")
     longest = "n" * (QUEUE_ID_CHARS - AUTONAME_CHARS - len("-k-1"))
     assert resolve_stack(settings, longest).shards[1].resource_name == longest + "-k-1"
     with pytest.raises(SettingsError) as err:
