@@ -1,9 +1,9 @@
 """Google's limits this stack relies on: one table, each limit with its source.
 
 Validators (settings/fields.py, settings/resolve.py), the monitoring component (filters, runbooks,
-dashboard), the docs and the JSON Schema read these names; no number is written twice. A test
-(tests/test_limits_table.py) checks that every entry names a source and that the docs quote the
-table's values, not their own.
+dashboard), the docs and the JSON Schema read these names; no number is written twice. Tests
+(tests/test_resolved_model.py, tests/test_docs_numbers.py) check that every entry names a source and
+that the docs quote the table's values, not their own.
 
 Sources, by tag:
   [tasks-api]   Cloud Tasks v2 discovery document (google-api-python-client's discovery cache) and
