@@ -612,7 +612,7 @@ def test_the_first_attempt_gets_a_whole_attempt_timeout_and_retries_what_is_left
     assert len(timeouts) == 2
     assert timeouts[0] is not None
     assert timeouts[1] is not None
-    assert 0.6 < timeouts[0] <= 1.0  # the whole attempt_timeout (less the trip to the server)
+    assert 0.6 < timeouts[0] <= 1.05  # the whole attempt_timeout (the server rounds the deadline it reads)
     assert timeouts[1] <= 0.6  # cut to the ~0.49 s left of the 1.5 s budget, not another 1.0 s
 
 
