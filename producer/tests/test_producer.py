@@ -599,7 +599,8 @@ def test_retries_stop_when_the_time_budget_is_spent(fake: FakeCloudTasks) -> Non
     assert result.status is Status.FAILED
     for calls in (batch_calls, blocking_calls):
         assert len(calls) > 5  # retried many times (the old 5-attempt cap is gone) ...
-        assert calls[-1].at - calls[0].at <= 0.5  # ... but never past the budget
+        # ... but none starts past the budget (the server sees a call a transport hop after it starts).
+        assert calls[-1].at - calls[0].at <= 0.5 + 0.1
 
 
 def test_the_first_attempt_gets_a_whole_attempt_timeout_and_retries_what_is_left(fake: FakeCloudTasks) -> None:
