@@ -12,6 +12,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
+from settings import SettingsError, parse_settings
 from tools.harness import Run, StackConfig, run_program
 
 # Property tests: CI (CI=true, as GitHub Actions sets it) runs the full profile; the quick loop
@@ -34,6 +35,15 @@ def stack_config(stack: str = "test", secret_keys: frozenset[str] = frozenset(),
         else:
             values[full] = value if isinstance(value, str) else json.dumps(value)
     return StackConfig(stack, values, secret_keys)
+
+
+def problems(**ours: Any) -> dict[str, str]:
+    """{key: allowed} of every problem the config has ({} when it is accepted)."""
+    try:
+        parse_settings(stack_config(**ours).values, "test")
+    except SettingsError as err:
+        return {p.key: p.allowed for p in err.problems}
+    return {}
 
 
 def run_ok(config: StackConfig) -> Run:

@@ -11,20 +11,11 @@ from typing import Any
 
 import pytest
 
-from settings import SettingsError, parse_settings
-from tests.conftest import stack_config
+from settings import parse_settings
+from tests.conftest import problems, stack_config
 
 NS = "task-worker:"
 INT32 = 2_147_483_647
-
-
-def problems(**ours: Any) -> dict[str, str]:
-    """{key: allowed} of every problem the config has ({} when it is accepted)."""
-    try:
-        parse_settings(stack_config(**ours).values, "test")
-    except SettingsError as err:
-        return {p.key: p.allowed for p in err.problems}
-    return {}
 
 
 def service(**fields: Any) -> dict[str, str]:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from settings import SettingsError, parse_settings
 from settings.limits import LIMITS
 from settings.resolve import Resolved, resolve_stack
-from tests.conftest import run_ok, stack_config
+from tests.conftest import problems, run_ok, stack_config
 
 NS = "task-worker:"
 HERE = "projects/test-project/locations/europe-west1"
@@ -27,15 +27,6 @@ ENV_VARS = 1000
 POLICY_PRINCIPALS = 1500
 POLICY_GROUPS = 250
 AUTONAME_CHARS = 8
-
-
-def problems(**ours: Any) -> dict[str, str]:
-    """{key: allowed} of every problem the config has ({} when it is accepted)."""
-    try:
-        parse_settings(stack_config(**ours).values, "test")
-    except SettingsError as err:
-        return {p.key: p.allowed for p in err.problems}
-    return {}
 
 
 def refusals(**ours: Any) -> list[tuple[str, str, str]]:
