@@ -67,7 +67,9 @@ _Validator = jsonschema.validators.extend(
     {"pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional},
 )
 VALIDATOR = _Validator(SCHEMA)
-BASE = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]  # what an example is pasted into
+# What an example is pasted into: the docs' examples are written for a project `my-project-dev` in
+# europe-west1. A constant, not Pulumi.dev.yaml: that file is the adopting team's to change.
+BASE = {"gcp:project": "my-project-dev", "gcp:region": "europe-west1", "task-worker:deletionProtection": False}
 
 
 # --- the config table ------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ def _yaml_blocks() -> list[tuple[str, str]]:
 
 
 def _as_stack_config(block: str) -> dict[str, Any] | None:
-    """The example as a whole stack config (pasted into Pulumi.dev.yaml), or None if it is not one."""
+    """The example as a whole stack config (pasted into BASE), or None if it is not one."""
     doc = yaml.safe_load(block)
     if isinstance(doc, dict) and isinstance(doc.get("config"), dict):
         doc = doc["config"]

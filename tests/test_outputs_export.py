@@ -13,14 +13,28 @@ import pytest
 from task_worker_producer import StackOutputs
 from tools import harness, outputs, plan
 
+PROD_STACK = """\
+config:
+  gcp:project: my-project-prod
+  gcp:region: europe-west1
+  task-worker:service: {timeoutSeconds: 900}
+  task-worker:queues:
+    default: {path: /tasks}
+    bulk: {path: /tasks/bulk}
+  task-worker:enqueuers: [group:task-producers@example.com]
+"""
 _UNKNOWN = re.compile(r"\(known after up: auto-name of queue task-worker-([a-z0-9-]+)\)")
 
 
 @pytest.fixture(scope="module")
 def prod_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """`pulumi stack output --json -s prod` as it would look: the offline plan's outputs, unknowns filled in."""
-    path = tmp_path_factory.mktemp("plan") / "plan.json"
-    assert plan.main(["prod", "--json", str(path)]) == 0
+    # The test's own stack file, not Pulumi.prod.yaml: that file is the adopting team's to change.
+    root = tmp_path_factory.mktemp("plan")
+    (root / "__main__.py").symlink_to(Path(__file__).resolve().parent.parent / "__main__.py")
+    (root / "Pulumi.prod.yaml").write_text(PROD_STACK)
+    path = root / "plan.json"
+    assert plan.main(["prod", "--json", str(path)], root=root) == 0
     text = json.dumps(json.loads(path.read_text())["outputs"])
     text = _UNKNOWN.sub(lambda m: f"task-worker-{m[1]}-1a2b3c4", text)
     text = text.replace(

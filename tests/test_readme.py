@@ -3,6 +3,7 @@ every `python -m tools.X --flag` the README or docs/ show names a module and fla
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import sys
@@ -40,12 +41,24 @@ def test_quick_start_is_set_up_plan_and_tests() -> None:
     assert not re.search(r"\b(pulumi|gcloud)\b", "\n".join(QUICK_START))
 
 
+# The README's figures describe Pulumi.dev.yaml as shipped; the team that adopts the repo edits it
+# (its project, its queues), and then only the command's working is checked, not the sample's figures.
+SHIPPED_DEV_SHA256 = "3a750e9597dbacc71bb8becde5443ff6794a373b2fcd86528616961fbb448f8c"
+
+
+def _dev_is_the_shipped_sample() -> bool:
+    return hashlib.sha256((ROOT / "Pulumi.dev.yaml").read_bytes()).hexdigest() == SHIPPED_DEV_SHA256
+
+
 def test_quick_start_plan_runs_and_ends_with_the_line_the_readme_shows(capsys: pytest.CaptureFixture[str]) -> None:
     words = QUICK_START[1].split()
     assert words[:4] == ["uv", "run", "python", "-m"]
     assert words[4] == "tools.plan"
     assert plan.main(words[5:]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
+    assert re.fullmatch(r"\d+ resources \(\d+ cloud resources, \d+ components\), critical path \d+, invokes 0", last)
+    if not _dev_is_the_shipped_sample():
+        pytest.skip("Pulumi.dev.yaml is no longer the shipped sample the README's line describes")
     shown = re.search(r"`(\d+ resources \(.*?invokes \d+)`", _section("Quick start"))
     assert shown, "the Quick start shows no sample summary line"
     assert shown[1] == last
@@ -55,6 +68,8 @@ def test_quick_start_plan_runs_and_ends_with_the_line_the_readme_shows(capsys: p
 
 def test_quick_start_warnings_are_the_ones_the_readme_names(capsys: pytest.CaptureFixture[str]) -> None:
     assert plan.main(["dev"]) == 0
+    if not _dev_is_the_shipped_sample():
+        pytest.skip("Pulumi.dev.yaml is no longer the shipped sample whose placeholders the README names")
     warned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]
     named = re.findall(r"`((?:gcp|task-worker):\w+)`", _section("Quick start"))
     assert len(warned) == len(named)
